@@ -1,0 +1,121 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""pgbouncer kind of health_probe: the admin console answers, the expected
+database is configured, and optionally a query goes through the pooler."""
+
+from __future__ import annotations
+
+from ansible.module_utils.bundle_health import Probe, ProbeError, describe_error
+from ansible.module_utils.bundle_probe_postgres import (
+    ARGUMENT_SPEC as POSTGRES_ARGUMENT_SPEC,
+    PG_DRIVER_ERRORS,
+    pg_connect,
+    pg_rows,
+    require_pg_driver,
+)
+
+ARGUMENT_SPEC = dict(
+    admin_user=dict(type='str', default='pgbouncer'),
+    admin_password=dict(type='str', no_log=True),
+    expect_database=dict(type='str'),
+    # Shared with the postgres kind, so taken from it rather than restated.
+    login_user=POSTGRES_ARGUMENT_SPEC['login_user'],
+    login_password=POSTGRES_ARGUMENT_SPEC['login_password'],
+    database=POSTGRES_ARGUMENT_SPEC['database'],
+)
+
+DEFAULTS = dict(port=6432)
+
+POOL_COUNTERS = ('cl_active', 'cl_waiting', 'sv_active', 'sv_idle')
+
+
+def pooled_database(params):
+    # Like libpq, fall back to the user name when no database is given.
+    return params.get('database') or params.get('expect_database') or params.get('login_user')
+
+
+def check_pgbouncer(params, attempt_timeout):
+    admin = dict(host=params['host'], port=params['port'], user=params['admin_user'],
+                 password=params['admin_password'], dbname='pgbouncer')
+    try:
+        connection = pg_connect(admin, attempt_timeout)
+        try:
+            databases = pg_rows(connection, 'SHOW DATABASES')
+            pools = pg_rows(connection, 'SHOW POOLS')
+        finally:
+            connection.close()
+    except PG_DRIVER_ERRORS as exc:
+        raise ProbeError('admin console: %s' % describe_error(exc))
+    observed = summarize_console(databases, pools, params.get('expect_database'))
+    if params.get('login_user'):
+        observed['pooled_select'] = select_through_pooler(params, attempt_timeout)
+    return observed
+
+
+def select_through_pooler(params, attempt_timeout):
+    """'ok', or what went wrong running SELECT 1 through pgbouncer."""
+    conninfo = dict(host=params['host'], port=params['port'], user=params['login_user'],
+                    password=params['login_password'], dbname=pooled_database(params))
+    try:
+        connection = pg_connect(conninfo, attempt_timeout)
+        try:
+            pg_rows(connection, 'SELECT 1')
+        finally:
+            connection.close()
+    except PG_DRIVER_ERRORS as exc:
+        return describe_error(exc)
+    return 'ok'
+
+
+def summarize_console(databases, pools, expect_database=None):
+    """Observed dict from SHOW DATABASES and SHOW POOLS rows."""
+    listed = dict(
+        (row['name'], dict(host=row['host'], port=int(row['port']), database=row['database']))
+        for row in databases)
+    totals = dict((counter, sum(int(pool[counter]) for pool in pools)) for counter in POOL_COUNTERS)
+    totals['pools'] = len(pools)
+    waiting = [dict(database=pool['database'], user=pool['user'], cl_waiting=int(pool['cl_waiting']))
+               for pool in pools if int(pool['cl_waiting']) > 0]
+    observed = dict(databases=listed, pools=totals, waiting_pools=waiting)
+    if expect_database:
+        observed['expected_database'] = listed.get(expect_database)
+    return observed
+
+
+def evaluate_pgbouncer(observed, params):
+    problems, warnings = [], []
+    expect_database = params.get('expect_database')
+    if expect_database and expect_database not in observed['databases']:
+        problems.append('database %s not in SHOW DATABASES (listed: %s)'
+                        % (expect_database, ', '.join(sorted(observed['databases'])) or 'none'))
+    pooled_select = observed.get('pooled_select')
+    if pooled_select not in (None, 'ok'):
+        problems.append('SELECT 1 through the pooler as %s on %s failed: %s'
+                        % (params['login_user'], pooled_database(params), pooled_select))
+    for pool in observed['waiting_pools']:
+        warnings.append('%d clients waiting in pool %s/%s' % (pool['cl_waiting'], pool['database'], pool['user']))
+    return problems, warnings
+
+
+def pgbouncer_expectations(params):
+    expected = {'admin_console': 'answering'}
+    phrases = ['admin console answering SHOW DATABASES and SHOW POOLS']
+    if params.get('expect_database'):
+        expected['database_listed'] = params['expect_database']
+        phrases.append('database %s listed' % params['expect_database'])
+    if params.get('login_user'):
+        expected['pooled_select'] = dict(user=params['login_user'], database=pooled_database(params))
+        phrases.append('SELECT 1 through the pooler as %s on %s' % (params['login_user'], pooled_database(params)))
+    return expected, phrases
+
+
+PROBE = Probe(
+    kind='pgbouncer',
+    argument_spec=ARGUMENT_SPEC,
+    check=check_pgbouncer,
+    evaluate=evaluate_pgbouncer,
+    expectations=pgbouncer_expectations,
+    defaults=DEFAULTS,
+    preflight=require_pg_driver,
+)
