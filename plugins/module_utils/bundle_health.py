@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 
 """Shared parts of the health_probe module.
@@ -106,16 +105,15 @@ def probe_argument_spec(probes):
     login_user), but only with the same definition; per-kind defaults go
     into Probe.defaults instead.
     """
-    spec = dict((name, dict(option)) for name, option in COMMON_ARGUMENT_SPEC.items())
+    spec = {name: dict(option) for name, option in COMMON_ARGUMENT_SPEC.items()}
     spec['kind']['choices'] = sorted(probes)
     owners = {}
     for probe in probes.values():
         for name, option in probe.argument_spec.items():
             if name in COMMON_ARGUMENT_SPEC:
-                raise ValueError('kind %s redefines common option %s' % (probe.kind, name))
+                raise ValueError(f'kind {probe.kind} redefines common option {name}')
             if name in spec and spec[name] != option:
-                raise ValueError('kinds %s and %s define option %s differently'
-                                 % (owners[name], probe.kind, name))
+                raise ValueError(f'kinds {owners[name]} and {probe.kind} define option {name} differently')
             spec[name] = dict(option)
             owners.setdefault(name, probe.kind)
     return spec
@@ -152,25 +150,29 @@ def unused_options(module_params, probe, argument_spec):
 def check_common_params(params):
     """Return an error message for unusable common options, else None."""
     if params['timeout'] < 0:
-        return 'timeout must be 0 or more seconds, got %s' % params['timeout']
+        return f"timeout must be 0 or more seconds, got {params['timeout']}"
     if params['interval'] < 0:
-        return 'interval must be 0 or more seconds, got %s' % params['interval']
+        return f"interval must be 0 or more seconds, got {params['interval']}"
     if params['port'] is not None and not 0 < params['port'] < 65536:
-        return 'port must be between 1 and 65535, got %s' % params['port']
+        return f"port must be between 1 and 65535, got {params['port']}"
     if params['log_lines'] < 0:
-        return 'log_lines must be 0 or more, got %s' % params['log_lines']
+        return f"log_lines must be 0 or more, got {params['log_lines']}"
     return None
+
+
+def one_line(text):
+    return ' '.join(text.split())
 
 
 def describe_error(exc):
     """One line naming what went wrong, e.g. 'connection refused (<driver text>)'."""
-    text = ' '.join(str(exc).split()) or type(exc).__name__
+    text = one_line(str(exc)) or type(exc).__name__
     if len(text) > 300:
         text = text[:297] + '...'
     lowered = text.lower()
     for fragment, label in ERROR_LABELS:
         if fragment in lowered:
-            return label if lowered == label.lower() else '%s (%s)' % (label, text)
+            return label if lowered == label.lower() else f'{label} ({text})'
     return text
 
 
@@ -204,20 +206,19 @@ def verdict_of(outcome):
 
 def probe_label(host, service, unit=None):
     """'pg2 postgres (postgresql@15-main)': who the message is about."""
-    label = '%s %s' % (host, service)
+    label = f'{host} {service}'
     if unit:
-        label += ' (%s)' % unit
+        label += f' ({unit})'
     return label
 
 
 def build_message(label, verdict, phrases, outcome, attempts, elapsed):
-    tries = '%d attempt%s in %.1f s' % (attempts, '' if attempts == 1 else 's', elapsed)
+    tries = f"{attempts} attempt{'' if attempts == 1 else 's'} in {elapsed:.1f} s"
     if verdict == 'fail':
-        return '%s: expected %s; saw %s after %s.' % (
-            label, ', '.join(phrases), '; '.join(outcome.problems), tries)
+        return f"{label}: expected {', '.join(phrases)}; saw {'; '.join(outcome.problems)} after {tries}."
     if verdict == 'warn':
-        return '%s: passed with warnings after %s: %s' % (label, tries, '; '.join(outcome.warnings))
-    return '%s: passed after %s' % (label, tries)
+        return f"{label}: passed with warnings after {tries}: {'; '.join(outcome.warnings)}"
+    return f'{label}: passed after {tries}'
 
 
 def run_probe(probe, params, clock=time.monotonic, sleep=time.sleep):
@@ -247,7 +248,9 @@ def run_probe(probe, params, clock=time.monotonic, sleep=time.sleep):
         elapsed=elapsed,
         expected=expected,
         observed=outcome.observed,
-        warnings=outcome.warnings,
+        # Not "warnings": Ansible takes that key for its own warnings and
+        # drops it from the registered result.
+        probe_warnings=outcome.warnings,
         msg=build_message(label, verdict, phrases, outcome, attempts, elapsed),
     )
 
@@ -276,7 +279,7 @@ def diagnose_unit(module, unit, log_lines):
             diagnosis['sub_state'] = properties.get('SubState')
             diagnosis['n_restarts'] = properties.get('NRestarts')
         else:
-            diagnosis['errors'].append('systemctl show %s: rc=%d %s' % (unit, rc, err.strip()))
+            diagnosis['errors'].append(f'systemctl show {unit}: rc={rc} {one_line(err)}')
     else:
         diagnosis['errors'].append('systemctl not found on this host')
     journalctl = module.get_bin_path('journalctl')
@@ -286,7 +289,7 @@ def diagnose_unit(module, unit, log_lines):
         if rc == 0:
             diagnosis['journal'] = out.rstrip('\n').splitlines()
         else:
-            diagnosis['errors'].append('journalctl -u %s: rc=%d %s' % (unit, rc, err.strip()))
+            diagnosis['errors'].append(f'journalctl -u {unit}: rc={rc} {one_line(err)}')
     elif not journalctl:
         diagnosis['errors'].append('journalctl not found on this host')
     return diagnosis
@@ -294,12 +297,17 @@ def diagnose_unit(module, unit, log_lines):
 
 def format_diagnosis(diagnosis, log_lines):
     """The diagnosis as the tail of a failure message."""
-    text = 'Unit %s: ActiveState=%s SubState=%s NRestarts=%s.' % (
-        diagnosis['unit'], diagnosis['active_state'], diagnosis['sub_state'], diagnosis['n_restarts'])
+    text = f"Unit {diagnosis['unit']}: "
+    if diagnosis['active_state'] is None:
+        text += 'state unknown.'
+    else:
+        text += (f"ActiveState={diagnosis['active_state']} SubState={diagnosis['sub_state']} "
+                 f"NRestarts={diagnosis['n_restarts']}.")
     if diagnosis['errors']:
-        text += ' Diagnosis errors: %s.' % '; '.join(diagnosis['errors'])
+        text += f" Diagnosis errors: {'; '.join(diagnosis['errors'])}."
     if log_lines > 0:
-        text += ' Last %d log lines:\n%s' % (log_lines, '\n'.join(diagnosis['journal']))
+        journal = '\n'.join(diagnosis['journal']) or '(none)'
+        text += f' Last {log_lines} log lines:\n{journal}'
     return text
 
 

@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 
 """pgbouncer kind of health_probe: the admin console answers, the expected
@@ -9,6 +8,8 @@ from __future__ import annotations
 from ansible.module_utils.bundle_health import Probe, ProbeError, describe_error
 from ansible.module_utils.bundle_probe_postgres import (
     ARGUMENT_SPEC as POSTGRES_ARGUMENT_SPEC,
+)
+from ansible.module_utils.bundle_probe_postgres import (
     PG_DRIVER_ERRORS,
     pg_connect,
     pg_rows,
@@ -46,7 +47,7 @@ def check_pgbouncer(params, attempt_timeout):
         finally:
             connection.close()
     except PG_DRIVER_ERRORS as exc:
-        raise ProbeError('admin console: %s' % describe_error(exc))
+        raise ProbeError(f'admin console: {describe_error(exc)}') from exc
     observed = summarize_console(databases, pools, params.get('expect_database'))
     if params.get('login_user'):
         observed['pooled_select'] = select_through_pooler(params, attempt_timeout)
@@ -70,10 +71,9 @@ def select_through_pooler(params, attempt_timeout):
 
 def summarize_console(databases, pools, expect_database=None):
     """Observed dict from SHOW DATABASES and SHOW POOLS rows."""
-    listed = dict(
-        (row['name'], dict(host=row['host'], port=int(row['port']), database=row['database']))
-        for row in databases)
-    totals = dict((counter, sum(int(pool[counter]) for pool in pools)) for counter in POOL_COUNTERS)
+    listed = {row['name']: dict(host=row['host'], port=int(row['port']), database=row['database'])
+              for row in databases}
+    totals = {counter: sum(int(pool[counter]) for pool in pools) for counter in POOL_COUNTERS}
     totals['pools'] = len(pools)
     waiting = [dict(database=pool['database'], user=pool['user'], cl_waiting=int(pool['cl_waiting']))
                for pool in pools if int(pool['cl_waiting']) > 0]
@@ -87,14 +87,14 @@ def evaluate_pgbouncer(observed, params):
     problems, warnings = [], []
     expect_database = params.get('expect_database')
     if expect_database and expect_database not in observed['databases']:
-        problems.append('database %s not in SHOW DATABASES (listed: %s)'
-                        % (expect_database, ', '.join(sorted(observed['databases'])) or 'none'))
+        listed = ', '.join(sorted(observed['databases'])) or 'none'
+        problems.append(f'database {expect_database} not in SHOW DATABASES (listed: {listed})')
     pooled_select = observed.get('pooled_select')
     if pooled_select not in (None, 'ok'):
-        problems.append('SELECT 1 through the pooler as %s on %s failed: %s'
-                        % (params['login_user'], pooled_database(params), pooled_select))
+        problems.append(f"SELECT 1 through the pooler as {params['login_user']} on {pooled_database(params)} "
+                        f"failed: {pooled_select}")
     for pool in observed['waiting_pools']:
-        warnings.append('%d clients waiting in pool %s/%s' % (pool['cl_waiting'], pool['database'], pool['user']))
+        warnings.append(f"{pool['cl_waiting']} clients waiting in pool {pool['database']}/{pool['user']}")
     return problems, warnings
 
 
@@ -103,10 +103,10 @@ def pgbouncer_expectations(params):
     phrases = ['admin console answering SHOW DATABASES and SHOW POOLS']
     if params.get('expect_database'):
         expected['database_listed'] = params['expect_database']
-        phrases.append('database %s listed' % params['expect_database'])
+        phrases.append(f"database {params['expect_database']} listed")
     if params.get('login_user'):
         expected['pooled_select'] = dict(user=params['login_user'], database=pooled_database(params))
-        phrases.append('SELECT 1 through the pooler as %s on %s' % (params['login_user'], pooled_database(params)))
+        phrases.append(f"SELECT 1 through the pooler as {params['login_user']} on {pooled_database(params)}")
     return expected, phrases
 
 

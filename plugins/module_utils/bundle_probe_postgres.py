@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 
 """postgres kind of health_probe, and the PostgreSQL driver helpers it shares
@@ -65,7 +64,7 @@ def libpq_timeout(seconds):
 def pg_connect(conninfo, attempt_timeout):
     """Autocommit connection using simple-protocol queries, which pgbouncer's
     admin console requires. conninfo keys are libpq's; None values are left out."""
-    kwargs = dict((key, value) for key, value in conninfo.items() if value is not None)
+    kwargs = {key: value for key, value in conninfo.items() if value is not None}
     kwargs['connect_timeout'] = libpq_timeout(attempt_timeout)
     kwargs['application_name'] = 'health_probe'
     if psycopg2 is not None:
@@ -84,7 +83,7 @@ def pg_rows(connection, query):
     try:
         cursor.execute(query)
         names = [column[0] for column in cursor.description]
-        return [dict(zip(names, row)) for row in cursor.fetchall()]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
     finally:
         cursor.close()
 
@@ -97,7 +96,7 @@ def check_postgres(params, attempt_timeout):
         password=params['login_password'],
         dbname=params['database'],
         # A server that accepts connections but hangs must not hang the probe.
-        options='-c statement_timeout=%d' % int(attempt_timeout * 1000),
+        options=f'-c statement_timeout={int(attempt_timeout * 1000)}',
     )
     try:
         connection = pg_connect(conninfo, attempt_timeout)
@@ -106,7 +105,7 @@ def check_postgres(params, attempt_timeout):
         finally:
             connection.close()
     except PG_DRIVER_ERRORS as exc:
-        raise ProbeError(describe_error(exc))
+        raise ProbeError(describe_error(exc)) from exc
 
 
 def observe_postgres(connection):
@@ -135,11 +134,11 @@ def evaluate_postgres(observed, params):
     role = observed['role']
     if params.get('expect_role', 'any') not in ('any', role):
         # The other checks assume the right role; their findings would only confuse.
-        return ['role=%s' % role], []
+        return [f'role={role}'], []
     if role == 'replica':
         status = observed.get('wal_receiver_status')
         if status != 'streaming':
-            problems.append('wal receiver %s' % (status or 'not running'))
+            problems.append(f"wal receiver {status or 'not running'}")
         lag_seconds = observed.get('lag_seconds')
         lag_bytes = observed.get('lag_bytes')
         max_lag_seconds = params.get('max_lag_seconds')
@@ -149,44 +148,48 @@ def evaluate_postgres(observed, params):
             if lag_seconds is None:
                 problems.append('lag in seconds unknown (nothing replayed yet)')
             elif lag_seconds > max_lag_seconds:
-                problems.append('lag %g s > %g s' % (lag_seconds, max_lag_seconds))
+                problems.append(f'lag {lag_seconds:g} s > {max_lag_seconds:g} s')
         if max_lag_bytes is not None:
             if lag_bytes is None:
                 problems.append('lag in bytes unknown (no WAL received yet)')
             elif lag_bytes > max_lag_bytes:
-                problems.append('lag %d bytes > %d bytes' % (lag_bytes, max_lag_bytes))
+                problems.append(f'lag {lag_bytes} bytes > {max_lag_bytes} bytes')
         if warn_lag_seconds is not None:
             if lag_seconds is None:
                 warnings.append('lag in seconds unknown (nothing replayed yet)')
             elif lag_seconds > warn_lag_seconds and not (
                     max_lag_seconds is not None and lag_seconds > max_lag_seconds):
-                warnings.append('lag %g s above warning threshold %g s' % (lag_seconds, warn_lag_seconds))
+                warnings.append(f'lag {lag_seconds:g} s above warning threshold {warn_lag_seconds:g} s')
     else:
         wanted = params.get('min_streaming_replicas')
         count = observed.get('streaming_replicas')
         if wanted is not None and count < wanted:
-            problems.append('%d streaming replica%s (need >= %d)' % (count, '' if count == 1 else 's', wanted))
+            problems.append(f"{count} streaming replica{'' if count == 1 else 's'} (need >= {wanted})")
     return problems, warnings
 
 
 def postgres_expectations(params):
     role = params.get('expect_role', 'any')
+    max_lag_seconds = params.get('max_lag_seconds')
+    max_lag_bytes = params.get('max_lag_bytes')
+    warn_lag_seconds = params.get('warn_lag_seconds')
+    min_replicas = params.get('min_streaming_replicas')
     expected = {'role': role}
-    phrases = ['SELECT 1 answering'] if role == 'any' else ['role=%s' % role]
+    phrases = ['SELECT 1 answering'] if role == 'any' else [f'role={role}']
     if role == 'replica':
         expected['wal_receiver_status'] = 'streaming'
         phrases.append('wal receiver streaming')
-    if params.get('max_lag_seconds') is not None:
-        expected['max_lag_seconds'] = params['max_lag_seconds']
-        phrases.append('lag <= %g s' % params['max_lag_seconds'])
-    if params.get('max_lag_bytes') is not None:
-        expected['max_lag_bytes'] = params['max_lag_bytes']
-        phrases.append('lag <= %d bytes' % params['max_lag_bytes'])
-    if params.get('warn_lag_seconds') is not None:
-        expected['warn_lag_seconds'] = params['warn_lag_seconds']
-    if params.get('min_streaming_replicas') is not None:
-        expected['min_streaming_replicas'] = params['min_streaming_replicas']
-        phrases.append('streaming replicas >= %d' % params['min_streaming_replicas'])
+    if max_lag_seconds is not None:
+        expected['max_lag_seconds'] = max_lag_seconds
+        phrases.append(f'lag <= {max_lag_seconds:g} s')
+    if max_lag_bytes is not None:
+        expected['max_lag_bytes'] = max_lag_bytes
+        phrases.append(f'lag <= {max_lag_bytes} bytes')
+    if warn_lag_seconds is not None:
+        expected['warn_lag_seconds'] = warn_lag_seconds
+    if min_replicas is not None:
+        expected['min_streaming_replicas'] = min_replicas
+        phrases.append(f'streaming replicas >= {min_replicas}')
     return expected, phrases
 
 

@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 
 """tcp kind of health_probe: the port accepts a TCP connection."""
@@ -16,7 +15,7 @@ def check_tcp(params, attempt_timeout):
     try:
         connection = socket.create_connection((params['host'], params['port']), timeout=attempt_timeout)
     except OSError as exc:
-        raise ProbeError(describe_error(exc))
+        raise ProbeError(describe_error(exc)) from exc
     connection.close()
     return {'connected': True}
 
@@ -27,7 +26,7 @@ def evaluate_tcp(observed, params):
 
 
 def tcp_expectations(params):
-    return {'connected': True}, ['port %s accepting TCP connections' % params['port']]
+    return {'connected': True}, [f"port {params['port']} accepting TCP connections"]
 
 
 PROBE = Probe(
