@@ -66,10 +66,12 @@ class Probe:
     preflight(module, params) -- optional; fails early on a missing library
         or a bad option combination.
     endpoint(params) -> (host, port) -- optional; what the result reports.
+    describe(observed) -> str -- optional; what a passing probe saw, in a few
+        words, for messages and the smoke table.
     """
 
     def __init__(self, kind, argument_spec, check, evaluate, expectations,
-                 defaults=None, required=None, preflight=None, endpoint=None):
+                 defaults=None, required=None, preflight=None, endpoint=None, describe=None):
         self.kind = kind
         self.argument_spec = argument_spec
         self.check = check
@@ -79,6 +81,7 @@ class Probe:
         self.required = required or []
         self.preflight = preflight
         self.endpoint = endpoint or default_endpoint
+        self.describe = describe
 
 
 class Outcome:
@@ -212,13 +215,14 @@ def probe_label(host, service, unit=None):
     return label
 
 
-def build_message(label, verdict, phrases, outcome, attempts, elapsed):
+def build_message(label, verdict, phrases, outcome, attempts, elapsed, seen=''):
     tries = f"{attempts} attempt{'' if attempts == 1 else 's'} in {elapsed:.1f} s"
+    seen = f' ({seen})' if seen else ''
     if verdict == 'fail':
         return f"{label}: expected {', '.join(phrases)}; saw {'; '.join(outcome.problems)} after {tries}."
     if verdict == 'warn':
-        return f"{label}: passed with warnings after {tries}: {'; '.join(outcome.warnings)}"
-    return f'{label}: passed after {tries}'
+        return f"{label}: passed with warnings after {tries}{seen}: {'; '.join(outcome.warnings)}"
+    return f'{label}: passed after {tries}{seen}'
 
 
 def run_probe(probe, params, clock=time.monotonic, sleep=time.sleep):
@@ -251,7 +255,8 @@ def run_probe(probe, params, clock=time.monotonic, sleep=time.sleep):
         # Not "warnings": Ansible takes that key for its own warnings and
         # drops it from the registered result.
         probe_warnings=outcome.warnings,
-        msg=build_message(label, verdict, phrases, outcome, attempts, elapsed),
+        msg=build_message(label, verdict, phrases, outcome, attempts, elapsed,
+                          probe.describe(outcome.observed) if probe.describe and verdict != 'fail' else ''),
     )
 
 

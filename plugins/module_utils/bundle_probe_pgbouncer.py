@@ -110,6 +110,12 @@ def pgbouncer_expectations(params):
     return expected, phrases
 
 
+def describe_pgbouncer(observed):
+    pools = observed['pools']
+    return (f"{len(observed['databases'])} databases, clients active {pools['cl_active']} waiting "
+            f"{pools['cl_waiting']}, servers active {pools['sv_active']} idle {pools['sv_idle']}")
+
+
 PROBE = Probe(
     kind='pgbouncer',
     argument_spec=ARGUMENT_SPEC,
@@ -118,4 +124,5 @@ PROBE = Probe(
     expectations=pgbouncer_expectations,
     defaults=DEFAULTS,
     preflight=require_pg_driver,
+    describe=describe_pgbouncer,
 )

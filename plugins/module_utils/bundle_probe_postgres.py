@@ -193,6 +193,18 @@ def postgres_expectations(params):
     return expected, phrases
 
 
+def postgres_endpoint(params):
+    """The socket directory when the probe connects through it, else the host."""
+    return params['login_unix_socket'] or params['host'], params['port']
+
+
+def describe_postgres(observed):
+    if observed['role'] == 'primary':
+        return f"primary {observed['server_version']}, {observed['streaming_replicas']} streaming replicas"
+    return (f"replica {observed['server_version']}, wal receiver {observed.get('wal_receiver_status')}, "
+            f"lag {observed.get('lag_seconds')} s / {observed.get('lag_bytes')} B")
+
+
 PROBE = Probe(
     kind='postgres',
     argument_spec=ARGUMENT_SPEC,
@@ -201,4 +213,6 @@ PROBE = Probe(
     expectations=postgres_expectations,
     defaults=DEFAULTS,
     preflight=require_pg_driver,
+    describe=describe_postgres,
+    endpoint=postgres_endpoint,
 )

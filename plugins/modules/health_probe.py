@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 # Ansible modules keep their documentation ahead of the imports.
-# ruff: noqa: E402
 
 DOCUMENTATION = r'''
 ---
