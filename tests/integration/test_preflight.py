@@ -89,3 +89,20 @@ def test_bad_input_stops_site_before_any_host_is_touched(tmp_path, case, overrid
     assert expected in output, f"{case}: message not found in:\n{output[-3000:]}"
     assert "UNREACHABLE" not in result.stdout, f"{case}: a host was contacted"
     assert "PLAY [Data tier" not in result.stdout, f"{case}: a converge play started"
+
+
+@pytest.mark.parametrize("environment", ["staging", "production"])
+def test_shipped_inventories_take_their_secrets_from_the_environment(environment):
+    names = ["BUNDLE_APP_PASSWORD", "BUNDLE_REPLICATION_PASSWORD",
+             "BUNDLE_PGBOUNCER_ADMIN_PASSWORD", "BUNDLE_PGBOUNCER_STATS_PASSWORD"]
+    base = {k: v for k, v in os.environ.items() if k not in names}
+    base.update(ANSIBLE_CONFIG=str(PROJECT / "ansible.cfg"), ANSIBLE_NOCOLOR="1")
+    command = ["ansible-playbook", "-i", f"inventories/{environment}", "playbooks/preflight.yml"]
+
+    missing = subprocess.run(command, cwd=PROJECT, env=base, capture_output=True, text=True, timeout=300)
+    assert missing.returncode != 0
+    assert "postgresql_replication_password is empty" in " ".join(missing.stdout.split())
+
+    present = dict(base, **{name: secrets.token_hex(16) for name in names})
+    passed = subprocess.run(command, cwd=PROJECT, env=present, capture_output=True, text=True, timeout=300)
+    assert passed.returncode == 0, passed.stdout[-3000:]
