@@ -357,7 +357,12 @@ from ansible.module_utils.bundle_probe_postgres import PROBE as POSTGRES_PROBE
 from ansible.module_utils.bundle_probe_tcp import PROBE as TCP_PROBE
 
 # A new kind is one bundle_probe_<kind>.py plus one entry here.
-PROBES = {probe.kind: probe for probe in (TCP_PROBE, POSTGRES_PROBE, PGBOUNCER_PROBE, HTTP_PROBE)}
+PROBES = {probe.kind: probe for probe in (
+    TCP_PROBE,
+    HTTP_PROBE,
+    POSTGRES_PROBE,
+    PGBOUNCER_PROBE,
+)}
 
 
 def main():
