@@ -62,6 +62,14 @@ setup_compose() {
   log "compose plugin linked: $(docker compose version --short)"
 }
 
+# Client tools the unit tests use to start real servers on 127.0.0.1 (they skip
+# without them): Debian's redis-tools carries a redis-server binary, no service.
+setup_test_tools() {
+  if command -v redis-check-rdb >/dev/null; then log "test tools present"; return; fi
+  log "installing redis-tools for the unit tests"
+  apt_install redis-tools
+}
+
 image_recipe() { sha256sum "$ROOT/files/images/debian-systemd/Dockerfile" | cut -c1-16; }
 
 setup_images() {
@@ -87,4 +95,5 @@ setup_venv
 setup_docker
 setup_compose
 setup_images
+setup_test_tools
 log "ready: source $VENV/bin/activate"

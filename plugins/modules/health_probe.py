@@ -32,9 +32,18 @@ options:
       - V(pgbouncer) runs C(SHOW DATABASES) and C(SHOW POOLS) on the admin
         console and optionally C(SELECT 1) through the pooler.
       - V(http) requests O(url) and checks the status and optionally a JSON field.
+      - V(mysql) connects to MariaDB or MySQL, runs C(SELECT 1), and checks the role
+        (a replica is a server with a row in C(SHOW REPLICA STATUS)), C(read_only)
+        and, on a replica, that the IO and SQL threads run and the seconds behind the primary.
+      - V(redis) authenticates (ACL user), runs C(PING) and C(INFO), and checks the
+        replication role (Redis's C(master) is reported as V(primary)), on a replica
+        the master link and the replication offset lag, on a master the replicas online.
+      - V(sentinel) authenticates, checks that the Sentinel monitors O(master_name),
+        sees it up with no failover in progress, that C(SENTINEL CKQUORUM) passes,
+        and counts the Sentinels and the replicas it sees up.
     type: str
     required: true
-    choices: [http, pgbouncer, postgres, tcp]
+    choices: [http, mysql, pgbouncer, postgres, redis, sentinel, tcp]
   service:
     description:
       - Human name of the service, used in messages. Defaults to O(kind).
@@ -50,6 +59,8 @@ options:
       - Port to probe.
       - Required for O(kind=tcp). Defaults to V(5432) for O(kind=postgres)
         and V(6432) for O(kind=pgbouncer).
+      - Defaults to V(3306) for O(kind=mysql).
+      - Defaults to V(6379) for O(kind=redis) and V(26379) for O(kind=sentinel).
     type: int
   timeout:
     description:
@@ -83,6 +94,15 @@ options:
         without it the WAL receiver status and streaming replicas read as unknown.
       - O(kind=pgbouncer) user for an additional C(SELECT 1) through the pooler.
         Without it only the admin console is checked.
+      - O(kind=mysql) user to connect as. Defaults to V(root), which on Debian's
+        MariaDB logs in through O(login_unix_socket) by C(unix_socket) authentication
+        as the system user root, with no password. Another user needs the C(PROCESS)
+        privilege to count connected replicas and C(REPLICA MONITOR) (MariaDB) or
+        C(REPLICATION CLIENT) (MySQL) to read the replica status.
+      - O(kind=redis) and O(kind=sentinel) ACL user for C(AUTH). Without O(login_password)
+        no C(AUTH) is sent; without O(login_user) C(AUTH) is for the default user.
+        A Redis user needs C(+ping +info); a Sentinel user C(+ping) and the C(SENTINEL)
+        subcommands C(master), C(ckquorum) and C(replicas).
     type: str
   login_password:
     description:
@@ -93,6 +113,8 @@ options:
       - O(kind=postgres) only. Directory of the server's Unix socket, for
         example V(/var/run/postgresql). When set the probe connects through it
         instead of O(host); O(host) still names the target in messages.
+      - O(kind=mysql) too, as the path of the socket file, for example
+        V(/run/mysqld/mysqld.sock); the result's C(host) is then that path.
     type: str
   database:
     description:
@@ -100,6 +122,7 @@ options:
       - O(kind=postgres) defaults to V(postgres).
       - O(kind=pgbouncer) pooled database for the C(SELECT 1) as O(login_user);
         defaults to O(expect_database), then to O(login_user).
+      - O(kind=mysql) defaults to none selected.
     type: str
   expect_role:
     description:
@@ -107,6 +130,10 @@ options:
       - Whatever is expected, a server found to be a replica must have a
         streaming WAL receiver, and a primary must have at least
         O(min_streaming_replicas) streaming replicas when that is set.
+      - O(kind=mysql) too. A replica must have its IO and SQL threads running;
+        V(replica) also requires C(read_only=ON) and V(primary) C(read_only=OFF).
+      - O(kind=redis) too, where V(primary) is a Redis master. A replica must have
+        its master link up and no initial sync in progress.
     type: str
     choices: [primary, replica, any]
     default: any
@@ -115,20 +142,40 @@ options:
       - O(kind=postgres) only. On a replica, the replay lag in seconds must not exceed this.
       - The lag is V(0) when everything received is replayed, else the age of
         the last replayed transaction.
+      - O(kind=mysql) too, compared with C(Seconds_Behind_Master) (MariaDB) or
+        C(Seconds_Behind_Source) (MySQL).
     type: float
   max_lag_bytes:
     description:
       - O(kind=postgres) only. On a replica, the WAL received but not yet
         replayed must not exceed this many bytes.
+      - O(kind=redis) too. On a replica, the master's replication offset minus the
+        replica's, read from both (the master at the address the replica follows).
     type: int
   warn_lag_seconds:
     description:
       - O(kind=postgres) only. On a replica, a lag above this gives a V(warn) verdict.
+      - O(kind=mysql) too, with the seconds behind the primary.
     type: float
   min_streaming_replicas:
     description:
       - O(kind=postgres) only. On a primary, at least this many rows of
         C(pg_stat_replication) must have C(state = 'streaming').
+      - O(kind=mysql) too. On a primary, at least this many C(Binlog Dump)
+        threads (connected replicas) must be in C(information_schema.PROCESSLIST).
+      - O(kind=redis) too. On a master, at least this many replicas in state C(online).
+      - O(kind=sentinel) too. At least this many replicas of O(master_name) that the
+        Sentinel sees up (not C(s_down), C(o_down) or C(disconnected)).
+    type: int
+  master_name:
+    description:
+      - O(kind=sentinel) only, and required there. Name the Sentinels monitor the
+        master under (C(sentinel monitor <name> ...)).
+    type: str
+  min_sentinels:
+    description:
+      - O(kind=sentinel) only. At least this many Sentinels, this one included,
+        must be known for O(master_name).
     type: int
   admin_user:
     description:
@@ -186,6 +233,7 @@ notes:
 requirements:
   - psycopg2 (Debian package C(python3-psycopg2)) or psycopg 3 on the target,
     for O(kind=postgres) and O(kind=pgbouncer).
+  - PyMySQL (Debian package C(python3-pymysql)) on the target, for O(kind=mysql).
 '''
 
 EXAMPLES = r'''
@@ -229,12 +277,40 @@ EXAMPLES = r'''
     json_value: ok
     timeout: 120
 
+- name: MariaDB replica replicates with little lag (root through the socket)
+  health_probe:
+    kind: mysql
+    unit: mariadb
+    login_unix_socket: /run/mysqld/mysqld.sock
+    expect_role: replica
+    max_lag_seconds: 30
+  become: true
+
 - name: Redis port answers
   health_probe:
     kind: tcp
     port: 6379
     timeout: 30
   register: redis_probe
+
+- name: Redis replica follows its master with little lag
+  health_probe:
+    kind: redis
+    unit: redis-server
+    login_user: monitor
+    login_password: "{{ redis_monitor_password }}"
+    expect_role: replica
+    max_lag_bytes: 1048576
+
+- name: Sentinel knows the master, reaches its quorum, sees 3 sentinels and 2 replicas
+  health_probe:
+    kind: sentinel
+    unit: redis-sentinel
+    master_name: bundle
+    login_user: sentinel-client
+    login_password: "{{ redis_sentinel_client_password }}"
+    min_sentinels: 3
+    min_streaming_replicas: 2
 '''
 
 RETURN = r'''
@@ -289,6 +365,19 @@ observed:
       number of C(pools)), C(waiting_pools), C(expected_database), C(pooled_select).
     - O(kind=http) C(status), C(body_excerpt), C(json_field_found), C(json_value), C(json_error).
     - O(kind=tcp) C(connected).
+    - O(kind=mysql) C(role), C(server_version), C(read_only), on a primary
+      C(connected_replicas), on a replica C(io_running), C(sql_running),
+      C(lag_seconds), C(using_gtid), C(source_host), C(source_port),
+      C(last_io_error), C(last_sql_error).
+    - O(kind=redis) C(role), C(redis_version), C(repl_offset), on a master C(replicas)
+      (C(ip), C(port), C(state), C(offset), C(lag)), C(connected_replicas),
+      C(online_replicas), on a replica C(master_host), C(master_port),
+      C(master_link_status), C(master_sync_in_progress), C(master_last_io_seconds_ago)
+      and, with O(max_lag_bytes), C(lag_bytes) or C(master_error).
+    - O(kind=sentinel) C(master_name), C(master_known), C(master_host), C(master_port),
+      C(master_flags), C(quorum), C(sentinels), C(replicas) (C(address), C(flags)),
+      C(online_replicas), C(ckquorum_ok), C(ckquorum), C(failover_in_progress),
+      C(down_after_milliseconds), C(failover_timeout), C(parallel_syncs).
   returned: always
   type: dict
   sample: {"role": "replica", "server_version": "15.8", "wal_receiver_status": "streaming",
@@ -352,16 +441,22 @@ from ansible.module_utils.bundle_health import (
     unused_options,
 )
 from ansible.module_utils.bundle_probe_http import PROBE as HTTP_PROBE
+from ansible.module_utils.bundle_probe_mysql import PROBE as MYSQL_PROBE
 from ansible.module_utils.bundle_probe_pgbouncer import PROBE as PGBOUNCER_PROBE
 from ansible.module_utils.bundle_probe_postgres import PROBE as POSTGRES_PROBE
+from ansible.module_utils.bundle_probe_redis import PROBE as REDIS_PROBE
+from ansible.module_utils.bundle_probe_sentinel import PROBE as SENTINEL_PROBE
 from ansible.module_utils.bundle_probe_tcp import PROBE as TCP_PROBE
 
 # A new kind is one bundle_probe_<kind>.py plus one entry here.
 PROBES = {probe.kind: probe for probe in (
     TCP_PROBE,
     HTTP_PROBE,
+    MYSQL_PROBE,
     POSTGRES_PROBE,
     PGBOUNCER_PROBE,
+    REDIS_PROBE,
+    SENTINEL_PROBE,
 )}
 
 

@@ -157,7 +157,8 @@ def test_run_probe_result_shape():
 
 def test_registry_merges_every_kind():
     spec = probe_argument_spec(PROBES)
-    assert spec['kind']['choices'] == ['http', 'pgbouncer', 'postgres', 'tcp']
+    assert spec['kind']['choices'] == sorted(PROBES)
+    assert {'http', 'pgbouncer', 'postgres', 'tcp'} <= set(PROBES)
     assert spec['login_password']['no_log'] and spec['admin_password']['no_log']
     assert set(COMMON_ARGUMENT_SPEC) <= set(spec)
     assert ('kind', 'http', ['url']) in probe_required_if(PROBES)

@@ -1,0 +1,473 @@
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""MySQL/MariaDB engine of schema_migrate and schema_rollback.
+
+DDL is not transactional in MySQL: every CREATE/ALTER/DROP commits on its
+own. The flows in bundle_migrate know this (transactional_ddl = False): a
+failing statement leaves the ones before it applied, and a rollback verifies
+after every statement and says what stays applied when one fails.
+
+Tables are described by SHOW CREATE TABLE (the server's own normalised text),
+cut into its elements with sqlglot's tokenizer: one per column, index,
+primary key, foreign key and check, plus the table options without the
+AUTO_INCREMENT counter (data, not schema).
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+
+from ansible.module_utils.bundle_migrate import MigrationError
+from ansible.module_utils.bundle_reverse_sql_mysql import (
+    HAS_SQLGLOT,
+    TokenType,
+    make_key,
+    non_transactional,
+    qi,
+    qn,
+    refs_of,
+    reverse_migration,
+    split_key,
+    split_statements,
+    tokenize,
+)
+
+try:
+    import pymysql
+except ImportError:
+    pymysql = None
+
+HAS_DRIVER = pymysql is not None
+DRIVER_ERRORS = (pymysql.MySQLError,) if pymysql is not None else ()
+
+__all__ = ['MysqlEngine', 'HAS_DRIVER', 'HAS_SQLGLOT', 'parse_create_table']
+
+
+def parse_create_table(text):
+    """{'elements': {kind:name: text}, 'columns': {...}, 'options': text, 'create': text} of SHOW CREATE TABLE."""
+    tokens = tokenize(text)
+    open_at = next(i for i, t in enumerate(tokens) if t.token_type == TokenType.L_PAREN)
+    depth, parts, start, close_at = 0, [], open_at + 1, None
+    for i in range(open_at, len(tokens)):
+        kind = tokens[i].token_type
+        if kind == TokenType.L_PAREN:
+            depth += 1
+        elif kind == TokenType.R_PAREN:
+            depth -= 1
+            if depth == 0:
+                parts.append(tokens[start:i])
+                close_at = i
+                break
+        elif kind == TokenType.COMMA and depth == 1:
+            parts.append(tokens[start:i])
+            start = i + 1
+    elements, columns, keys = {}, {}, []
+    for part in parts:
+        piece = text[part[0].start:part[-1].end + 1]
+        first = part[0].text.upper()
+        if part[0].token_type in (TokenType.IDENTIFIER, TokenType.VAR) and first.split()[0] not in (
+                'KEY', 'INDEX', 'UNIQUE', 'PRIMARY', 'CONSTRAINT', 'FULLTEXT', 'SPATIAL'):
+            name = part[0].text
+            definition = text[part[1].start:part[-1].end + 1]
+            default = default_of(text, part)
+            default = None if default is None or default.upper() == 'NULL' else default
+            elements[f'column:{name}'] = piece
+            columns[name] = dict(definition=definition, type=column_type(text, part), default=default,
+                                 default_sql=default)
+        elif first.startswith('PRIMARY'):
+            elements['primary:PRIMARY'] = piece
+            keys.insert(0, key_columns(part))
+        elif first == 'CONSTRAINT':
+            name = part[1].text
+            kind = 'fk' if any(t.text.upper().startswith('FOREIGN') for t in part) else 'check'
+            elements[f'{kind}:{name}'] = piece
+        else:
+            name_token = next(t for t in part[1:] if t.token_type not in (TokenType.L_PAREN,)
+                              and t.text.upper() not in ('KEY', 'INDEX'))
+            elements[f'index:{name_token.text}'] = piece
+            if first == 'UNIQUE':
+                keys.append(key_columns(part))
+    # The table options as the server wrote them, without the AUTO_INCREMENT counter.
+    tail = text[tokens[close_at].end + 1:]
+    for i in range(close_at + 1, len(tokens) - 2):
+        if tokens[i].text.upper() == 'AUTO_INCREMENT' and tokens[i + 1].token_type == TokenType.EQ:
+            tail = text[tokens[close_at].end + 1:tokens[i].start] + text[tokens[i + 2].end + 1:]
+            break
+    options = ' '.join(tail.split())
+    # No CREATE TABLE text: SHOW CREATE TABLE lists keys in an order a rollback may not
+    # reproduce, so the elements (and the column order) are what is compared.
+    return dict(elements=elements, columns=columns, column_order=list(columns), keys=keys, options=options)
+
+
+def column_type(text, part):
+    """'varchar(50)', 'int(10) unsigned': the type tokens right after the name."""
+    end = 1
+    depth = 0
+    for i in range(1, len(part)):
+        token = part[i]
+        if token.token_type == TokenType.L_PAREN:
+            depth += 1
+        elif token.token_type == TokenType.R_PAREN:
+            depth -= 1
+        elif depth == 0 and i > 1 and token.text.upper() not in ('UNSIGNED', 'ZEROFILL'):
+            break
+        end = i
+    return text[part[1].start:part[end].end + 1]
+
+
+def default_of(text, part):
+    """The DEFAULT clause's value as SQL text, or None."""
+    for i, token in enumerate(part):
+        if token.text.upper() == 'DEFAULT' and i + 1 < len(part):
+            j = i + 1
+            if part[j].token_type == TokenType.DASH and j + 1 < len(part):
+                return text[part[j].start:part[j + 1].end + 1]
+            if j + 1 < len(part) and part[j + 1].token_type == TokenType.L_PAREN or \
+                    part[j].token_type == TokenType.L_PAREN:
+                depth, k = 0, j
+                while k < len(part):
+                    if part[k].token_type == TokenType.L_PAREN:
+                        depth += 1
+                    elif part[k].token_type == TokenType.R_PAREN:
+                        depth -= 1
+                        if depth == 0:
+                            break
+                    k += 1
+                return text[part[j].start:part[min(k, len(part) - 1)].end + 1]
+            return text[part[j].start:part[j].end + 1]
+    return None
+
+
+def key_columns(part):
+    inside, columns, depth = False, [], 0
+    for token in part:
+        if token.token_type == TokenType.L_PAREN:
+            depth += 1
+            inside = depth == 1
+        elif token.token_type == TokenType.R_PAREN:
+            depth -= 1
+            if depth == 0:
+                break
+        elif inside and depth == 1 and token.token_type != TokenType.COMMA:
+            columns.append(token.text)
+    return columns
+
+
+def strip_definer(text):
+    """CREATE DEFINER=`u`@`h` PROCEDURE ... without the DEFINER clause (token by token)."""
+    tokens = tokenize(text)
+    for i, token in enumerate(tokens):
+        if token.text.upper() == 'DEFINER' and i + 1 < len(tokens) and tokens[i + 1].token_type == TokenType.EQ:
+            j = i + 2
+            end = tokens[j].end
+            if j + 2 < len(tokens) and tokens[j + 1].text == '@':
+                end = tokens[j + 2].end
+            elif j + 1 < len(tokens) and tokens[j + 1].text.startswith('@'):
+                end = tokens[j + 1].end
+            return (text[:token.start] + text[end + 1:]).replace('  ', ' ')
+    return text
+
+
+class MysqlCatalog:
+    def __init__(self, cursor, database, exclude=()):
+        self.cursor = cursor
+        self.database = database
+        self.exclude = set(exclude)
+
+    def rows(self, query, params=None):
+        self.cursor.execute(query, params)
+        if self.cursor.description is None:
+            return []
+        names = [c[0].lower() for c in self.cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in self.cursor.fetchall()]
+
+    def resolve(self, ref):
+        database = ref.parts[0] if len(ref.parts) > 1 and ref.parts[0] else self.database
+        key = make_key(ref.kind, database, ref.name)
+        return [key, ref.args]
+
+    def describe(self, keys):
+        found = {}
+        for key in keys:
+            kind = key.split(':', 1)[0]
+            database, name = split_key(key)
+            if kind == 'table':
+                found[key] = self.table(database, name)
+            elif kind == 'view':
+                found[key] = self.view(database, name)
+            elif kind == 'trigger':
+                found[key] = self.trigger(database, name)
+            elif kind == 'routine':
+                found[key] = self.routine(database, name)
+            elif kind == 'db':
+                found[key] = self.db(name)
+        return found
+
+    def describe_all(self):
+        found = {}
+        for row in self.rows('SELECT table_name AS name, table_type AS type FROM information_schema.tables '
+                             'WHERE table_schema = %s', (self.database,)):
+            if row['name'] in self.exclude:
+                continue
+            if row['type'] == 'VIEW':
+                found[make_key('view', self.database, row['name'])] = self.view(self.database, row['name'])
+            else:
+                found[make_key('table', self.database, row['name'])] = self.table(self.database, row['name'])
+        for row in self.rows('SELECT trigger_name AS name FROM information_schema.triggers '
+                             'WHERE trigger_schema = %s', (self.database,)):
+            found[make_key('trigger', self.database, row['name'])] = self.trigger(self.database, row['name'])
+        for row in self.rows('SELECT routine_name AS name FROM information_schema.routines '
+                             'WHERE routine_schema = %s', (self.database,)):
+            found[make_key('routine', self.database, row['name'])] = self.routine(self.database, row['name'])
+        return found
+
+    def table(self, database, name):
+        rows = self.rows('SELECT table_type, engine, table_comment FROM information_schema.tables '
+                         'WHERE table_schema = %s AND table_name = %s', (database, name))
+        if not rows or rows[0]['table_type'] == 'VIEW':
+            return None
+        create = self.rows(f'SHOW CREATE TABLE {qn(database, name)}')[0]['create table']
+        desc = parse_create_table(create)
+        desc.update(kind='table', name=name, engine=rows[0]['engine'], comment=rows[0]['table_comment'])
+        return desc
+
+    def view(self, database, name):
+        rows = self.rows('SELECT view_definition AS definition, check_option, security_type AS security '
+                         'FROM information_schema.views WHERE table_schema = %s AND table_name = %s', (database, name))
+        return dict(rows[0], kind='view', name=name) if rows else None
+
+    def trigger(self, database, name):
+        rows = self.rows('SELECT event_object_table AS tbl, action_timing AS timing, event_manipulation AS event, '
+                         'action_statement AS body, action_orientation AS orientation FROM information_schema.triggers '
+                         'WHERE trigger_schema = %s AND trigger_name = %s', (database, name))
+        if not rows:
+            return None
+        row = rows[0]
+        return dict(row, kind='trigger', name=name,
+                    create=f"CREATE TRIGGER {qi(name)} {row['timing']} {row['event']} ON {qi(row['tbl'])} "
+                           f"FOR EACH {row['orientation']} {row['body']}")
+
+    def routine(self, database, name):
+        rows = self.rows('SELECT routine_type AS type FROM information_schema.routines '
+                         'WHERE routine_schema = %s AND routine_name = %s', (database, name))
+        if not rows:
+            return None
+        kind = rows[0]['type']
+        create = self.rows(f'SHOW CREATE {kind} {qn(database, name)}')[0]
+        text = create.get(f'create {kind.lower()}') or ''
+        return dict(kind=kind.lower(), name=name, create=strip_definer(text))
+
+    def db(self, name):
+        rows = self.rows('SELECT default_character_set_name AS charset, default_collation_name AS collation '
+                         'FROM information_schema.schemata WHERE schema_name = %s', (name,))
+        return rows[0] if rows else None
+
+
+class MysqlEngine:
+    name = 'mysql'
+    transactional_ddl = False
+
+    def __init__(self, params):
+        self.params = params
+        self.connection = None
+        self.ledger_name = params['ledger_table']
+        self.ledger = qi(self.ledger_name)
+        self.locked = False
+
+    def connect(self):
+        params = self.params
+        kwargs = dict(user=params['login_user'], password=params.get('login_password') or '',
+                      database=params['database'], connect_timeout=params['connect_timeout'], autocommit=True,
+                      charset='utf8mb4')
+        if params.get('login_unix_socket'):
+            kwargs['unix_socket'] = params['login_unix_socket']
+        else:
+            kwargs.update(host=params['login_host'], port=params['port'])
+        try:
+            self.connection = pymysql.connect(**kwargs)
+        except DRIVER_ERRORS as exc:
+            raise MigrationError(f"Cannot connect to MySQL database {params['database']} at "
+                                 f"{params.get('login_unix_socket') or params['login_host']}:{params['port']} as "
+                                 f"{params['login_user']}: {exc}") from exc
+        self.cursor = self.connection.cursor()
+        timeout = str(params.get('lock_timeout') or '').rstrip('s')
+        if timeout.isdigit() and int(timeout) > 0:
+            self.execute(f'SET SESSION lock_wait_timeout = {int(timeout)}')
+        self.catalog = MysqlCatalog(self.cursor, params['database'], exclude={self.ledger_name})
+
+    def close(self):
+        if self.connection is None:
+            return
+        try:
+            if self.locked:
+                self.execute('SELECT RELEASE_LOCK(%s)', (self.lock_name(),))
+        except DRIVER_ERRORS:
+            pass
+        self.connection.close()
+        self.connection = None
+
+    def lock_name(self):
+        return f"bundle_migrate.{self.params['database']}.{self.ledger_name}"
+
+    def execute(self, sql, params=None):
+        self.cursor.execute(sql, params)
+
+    def rows(self, sql, params=None):
+        return self.catalog.rows(sql, params)
+
+    def begin(self):
+        pass
+
+    def commit(self):
+        self.connection.commit()
+
+    def rollback(self):
+        self.connection.rollback()
+
+    def set_autocommit(self, value):
+        pass  # always autocommit: DDL commits anyway
+
+    def reset_session(self):
+        pass
+
+    def server_version(self):
+        row = self.rows('SELECT VERSION() AS v, CURRENT_USER() AS u')[0]
+        return dict(v=row['v'], num=0, u=row['u'])
+
+    def error_text(self, exc):
+        return str(exc)
+
+    def is_driver_error(self, exc):
+        return isinstance(exc, DRIVER_ERRORS)
+
+    def ledger_exists(self):
+        return bool(self.rows('SELECT 1 FROM information_schema.tables WHERE table_schema = DATABASE() '
+                              'AND table_name = %s', (self.ledger_name,)))
+
+    def ensure_ledger(self):
+        self.execute(f"""
+            CREATE TABLE IF NOT EXISTS {self.ledger} (
+                id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,
+                name VARCHAR(255) NOT NULL,
+                checksum CHAR(64) NOT NULL,
+                applied_at DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6),
+                applied_by VARCHAR(255) NOT NULL,
+                duration_ms INT NOT NULL,
+                up_sql LONGTEXT NOT NULL,
+                down_sql LONGTEXT,
+                snapshot LONGTEXT NOT NULL,
+                backup TEXT,
+                rolled_back_at DATETIME(6),
+                rolled_back_by VARCHAR(255),
+                rollback_duration_ms INT,
+                rollback_source VARCHAR(16),
+                rollback_sql LONGTEXT,
+                rollback_backup TEXT,
+                KEY {qi(self.ledger_name + '_name')} (name)
+            ) COMMENT = 'Schema migrations applied and rolled back by the bundle'""")
+
+    def lock(self):
+        row = self.rows('SELECT GET_LOCK(%s, 0) AS got', (self.lock_name(),))[0]
+        if row['got'] != 1:
+            raise MigrationError(f'Cannot lock the migration ledger {self.ledger}: another schema_migrate or '
+                                 'schema_rollback run holds it. Wait for it to finish and run again.')
+        self.locked = True
+
+    LEDGER_COLUMNS = ('id, name, checksum, applied_at, applied_by, duration_ms, backup, rolled_back_at, '
+                      'rolled_back_by, rollback_duration_ms, rollback_source, rollback_backup')
+
+    def applied(self, full=False):
+        columns = self.LEDGER_COLUMNS + (', up_sql, down_sql, snapshot' if full else '')
+        return [ledger_row(r) for r in self.rows(
+            f'SELECT {columns} FROM {self.ledger} WHERE rolled_back_at IS NULL ORDER BY id')]
+
+    def history(self, limit):
+        rows = self.rows(f'SELECT {self.LEDGER_COLUMNS} FROM {self.ledger} ORDER BY id DESC LIMIT %s', (limit,))
+        return [ledger_row(r) for r in reversed(rows)]
+
+    def record_applied(self, entry):
+        self.execute(
+            f'INSERT INTO {self.ledger} (name, checksum, applied_by, duration_ms, up_sql, down_sql, snapshot, backup) '
+            'VALUES (%s, %s, %s, %s, %s, %s, %s, %s)',
+            (entry['name'], entry['checksum'], entry['applied_by'], entry['duration_ms'], entry['up_sql'],
+             entry['down_sql'], json.dumps(entry['snapshot']), entry['backup']))
+
+    def record_rolled_back(self, ledger_id, entry):
+        self.execute(
+            f'UPDATE {self.ledger} SET rolled_back_at = CURRENT_TIMESTAMP(6), rolled_back_by = %s, '
+            'rollback_duration_ms = %s, rollback_source = %s, rollback_sql = %s, rollback_backup = %s '
+            'WHERE id = %s AND rolled_back_at IS NULL',
+            (entry['by'], entry['duration_ms'], entry['source'], entry['sql'], entry['backup'], ledger_id))
+
+    def split(self, sql, what):
+        try:
+            return split_statements(sql)
+        except Exception as exc:
+            raise MigrationError(f'Cannot parse {what}: {exc}') from exc
+
+    def statement_problem(self, statement):
+        return non_transactional(statement.node)
+
+    def statement_state(self, statement):
+        refs = {str(ref): self.catalog.resolve(ref) for ref in refs_of(statement.node)}
+        keys = sorted({entry[0] for entry in refs.values()})
+        return {'sql': statement.sql, 'refs': refs, 'before': json_safe(self.catalog.describe(keys))}
+
+    def finish_state(self, state):
+        keys = sorted({entry[0] for entry in state['refs'].values()})
+        state['after'] = json_safe(self.catalog.describe(keys))
+        return state
+
+    def describe_keys(self, keys):
+        return json_safe(self.catalog.describe(keys))
+
+    def describe_all(self):
+        return json_safe(self.catalog.describe_all())
+
+    def reverse(self, up_sql, snapshot, force):
+        return reverse_migration(up_sql, snapshot, force)
+
+    def backup(self, module, backup_dir, label, statements):
+        mysqldump = module.get_bin_path('mysqldump') or module.get_bin_path('mariadb-dump')
+        if not mysqldump:
+            raise MigrationError('Cannot back up before changing the schema: no mysqldump (or mariadb-dump) on the '
+                                 "controller. Install mariadb-client, or take the backup with the bundle's backup "
+                                 'module and pass its path as backup_file. Nothing was changed.')
+        stamp = datetime.datetime.now(datetime.UTC).strftime('%Y%m%dT%H%M%SZ')
+        os.makedirs(backup_dir, mode=0o700, exist_ok=True)
+        path = os.path.join(backup_dir, f"{self.params['database']}-{stamp}-{label}.sql")
+        argv = [mysqldump, '--single-transaction', '--routines', '--triggers', f'--result-file={path}',
+                f"--user={self.params['login_user']}"]
+        if self.params.get('login_unix_socket'):
+            argv.append(f"--socket={self.params['login_unix_socket']}")
+        else:
+            argv += [f"--host={self.params['login_host']}", f"--port={self.params['port']}"]
+        argv.append(self.params['database'])
+        old_umask = os.umask(0o077)
+        try:
+            rc, out, err = module.run_command(
+                argv, environ_update={'MYSQL_PWD': self.params.get('login_password') or ''})
+        finally:
+            os.umask(old_umask)
+        if rc != 0:
+            raise MigrationError(f"Cannot back up {self.params['database']} with {mysqldump} before changing it: "
+                                 f'{err.strip() or out.strip()}. Nothing was changed.')
+        return {'path': path, 'schemas': [self.params['database']], 'tool': mysqldump,
+                'restore': f"mysql {self.params['database']} < {path}"}
+
+
+def json_safe(value):
+    return json.loads(json.dumps(value, default=str))
+
+
+def ledger_row(row):
+    out = {}
+    for key, value in row.items():
+        if isinstance(value, datetime.datetime):
+            value = value.isoformat(timespec='seconds')
+        out[key] = value
+    if isinstance(out.get('snapshot'), str):
+        out['snapshot'] = json.loads(out['snapshot'])
+    return out

@@ -1,0 +1,809 @@
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""PostgreSQL engine of schema_migrate and schema_rollback.
+
+Connection, ledger, catalog snapshots and the pg_dump backup. The schema is
+described object by object from the catalogs (pg_class, pg_attribute,
+pg_constraint, pg_index, pg_trigger, pg_policy, pg_rewrite, pg_sequence,
+pg_type, pg_enum, pg_proc, pg_namespace, pg_extension, ACLs and comments),
+normalised through the server's own pg_get_*def() functions so that two
+schemas built by different SQL compare equal exactly when they are the same.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import time
+
+from ansible.module_utils.bundle_migrate import (
+    MigrationError,
+    fingerprints,
+    sorted_dirs,
+)
+from ansible.module_utils.bundle_reverse_sql_pg import (
+    HAS_PGLAST,
+    Ref,
+    ast,
+    make_key,
+    non_transactional,
+    qi,
+    qn,
+    refs_of,
+    reverse_migration,
+    split_key,
+    split_statements,
+)
+
+try:
+    import psycopg
+except ImportError:
+    psycopg = None
+try:
+    import psycopg2
+except ImportError:
+    psycopg2 = None
+
+HAS_DRIVER = psycopg is not None or psycopg2 is not None
+# Statements whose touched objects no parse tree names: the snapshot takes everything around them.
+OPAQUE = (ast.DoStmt,) if ast is not None else ()
+DRIVER_ERRORS = tuple(d.Error for d in (psycopg, psycopg2) if d is not None)
+
+USER_SCHEMAS = "left(n.nspname, 3) <> 'pg_' AND n.nspname <> 'information_schema'"
+REL_KINDS = {'r': 'table', 'p': 'partitioned table', 'v': 'view', 'm': 'materialized view', 'S': 'sequence',
+             'f': 'foreign table', 'i': 'index', 'I': 'partitioned index'}
+ACL_KIND = {'r': 'r', 'p': 'r', 'v': 'r', 'm': 'r', 'f': 'r', 'S': 's', 'i': 'r', 'I': 'r'}
+REL_ACL_KIND = "CASE WHEN c.relkind = 'S' THEN 's' ELSE 'r' END::\"char\""
+REL_DEFACL_KIND = "CASE WHEN c.relkind = 'S' THEN 'S' ELSE 'r' END::\"char\""
+TYPE_KINDS = {'e': 'enum', 'c': 'composite', 'd': 'domain', 'r': 'range', 'b': 'base', 'm': 'multirange',
+              'p': 'pseudo'}
+
+
+def acl_sql(acl, kind, owner):
+    """Explode an ACL (the default one when NULL) into sorted [grantee, privilege, grantable]."""
+    return (f"(SELECT coalesce(json_agg(json_build_array(g.grantee, g.privilege_type, g.is_grantable) "
+            f"ORDER BY g.grantee, g.privilege_type, g.is_grantable), '[]') FROM (SELECT DISTINCT "
+            f"CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE pg_get_userbyid(a.grantee) END AS grantee, "
+            f"a.privilege_type, a.is_grantable "
+            f"FROM aclexplode(coalesce({acl}, acldefault({kind}, {owner}))) a) g)")
+
+
+def acl_default_sql(kind, owner, namespace='0', defacl_kind=None):
+    """The ACL an object of this kind gets when its owner creates it again now: the
+    built-in default or the owner's global default privileges, plus the default
+    privileges of its schema (what ALTER DEFAULT PRIVILEGES set up)."""
+    defacl_kind = defacl_kind or kind
+    created = (f"coalesce((SELECT d.defaclacl FROM pg_default_acl d WHERE d.defaclrole = {owner} "
+               f"AND d.defaclnamespace = 0 AND d.defaclobjtype = {defacl_kind}), acldefault({kind}, {owner})) || "
+               f"coalesce((SELECT d.defaclacl FROM pg_default_acl d WHERE d.defaclrole = {owner} "
+               f"AND d.defaclnamespace = {namespace} AND {namespace} <> 0 AND d.defaclobjtype = {defacl_kind}), "
+               "'{}'::aclitem[])")
+    return acl_sql(created, kind, owner)
+
+
+class PgCatalog:
+    """Describes schema objects of the connected database."""
+
+    def __init__(self, cursor, exclude=()):
+        self.cursor = cursor
+        # Relations never described (the ledger), as (schema, name).
+        self.exclude = set(exclude)
+
+    def rows(self, query, params=None):
+        self.cursor.execute(query, params)
+        if self.cursor.description is None:
+            return []
+        names = [c[0] for c in self.cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in self.cursor.fetchall()]
+
+    def one(self, query, params=None):
+        rows = self.rows(query, params)
+        return rows[0] if rows else None
+
+    # --- resolving refs to keys ---
+
+    def resolve(self, ref):
+        """[key, member] of a ref: where the object is, or would be created."""
+        kind = ref.kind
+        if kind == 'rel':
+            row = self.one('SELECT n.nspname AS schema, c.relname AS name FROM pg_class c '
+                           'JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = to_regclass(%s)',
+                           (qn(*ref.parts),))
+            return [self.key_or_default('rel', ref, row), None]
+        if kind == 'type':
+            row = self.one('SELECT n.nspname AS schema, t.typname AS name FROM pg_type t '
+                           'JOIN pg_namespace n ON n.oid = t.typnamespace WHERE t.oid = to_regtype(%s)',
+                           (qn(*ref.parts),))
+            return [self.key_or_default('type', ref, row), None]
+        if kind == 'func':
+            if ref.args is not None:
+                row = self.one('SELECT n.nspname AS schema, p.proname AS name, oidvectortypes(p.proargtypes) AS args '
+                               'FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace '
+                               'WHERE p.oid = to_regprocedure(%s)', (f'{qn(*ref.parts)}({ref.args})',))
+                if row:
+                    return [make_key('func', row['schema'], row['name']), row['args']]
+            schema = ref.schema
+            if schema is None:
+                row = self.one('SELECT n.nspname AS schema FROM pg_proc p '
+                               'JOIN pg_namespace n ON n.oid = p.pronamespace '
+                               'WHERE p.proname = %s AND n.nspname = ANY(current_schemas(false)) '
+                               'ORDER BY array_position(current_schemas(false), n.nspname) LIMIT 1', (ref.name,))
+                schema = row['schema'] if row else self.current_schema()
+            rows = self.rows('SELECT oidvectortypes(p.proargtypes) AS args FROM pg_proc p '
+                             'JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = %s AND p.proname = %s',
+                             (schema, ref.name))
+            member = rows[0]['args'] if len(rows) == 1 and ref.args is None else None
+            return [make_key('func', schema, ref.name), member]
+        return [make_key(kind, None, ref.name), None]
+
+    def key_or_default(self, kind, ref, row):
+        if row:
+            return make_key(kind, row['schema'], row['name'])
+        return make_key(kind, ref.schema or self.current_schema(), ref.name)
+
+    def current_schema(self):
+        row = self.one('SELECT current_schema() AS s')
+        return row['s'] or 'public'
+
+    # --- describing ---
+
+    def describe(self, keys):
+        """{key: description or None when absent} for the given keys."""
+        by_kind = {}
+        for key in keys:
+            by_kind.setdefault(key.split(':', 1)[0], []).append(key)
+        found = {}
+        if 'rel' in by_kind:
+            names = [split_key(k) for k in by_kind['rel']]
+            found.update(self.relations(names=names))
+        if 'type' in by_kind:
+            found.update(self.types(names=[split_key(k) for k in by_kind['type']]))
+        if 'func' in by_kind:
+            found.update(self.functions(names=[split_key(k) for k in by_kind['func']]))
+        if 'schema' in by_kind:
+            found.update(self.schemas(names=[split_key(k)[1] for k in by_kind['schema']]))
+        if 'ext' in by_kind:
+            found.update(self.extensions(names=[split_key(k)[1] for k in by_kind['ext']]))
+        if 'member' in by_kind:
+            found.update(self.members([split_key(k)[1] for k in by_kind['member']]))
+        if 'role' in by_kind:
+            found.update(self.roles([split_key(k)[1] for k in by_kind['role']]))
+        if 'evttrig' in by_kind:
+            found.update(self.event_triggers(names=[split_key(k)[1] for k in by_kind['evttrig']]))
+        if 'defacl' in by_kind:
+            found.update(self.default_acls())
+        if 'db' in by_kind:
+            found.update(self.databases([split_key(k)[1] for k in by_kind['db']]))
+        return {key: found.get(key) for key in keys}
+
+    def describe_all(self):
+        """Every schema object of the database outside the system schemas."""
+        found = {}
+        found.update(self.schemas())
+        found.update(self.relations())
+        found.update(self.types())
+        found.update(self.functions())
+        found.update(self.extensions())
+        found.update(self.event_triggers())
+        found.update(self.default_acls())
+        return found
+
+    def name_filter(self, schema_col, name_col, names):
+        if names is None:
+            return USER_SCHEMAS, ()
+        return (f'({schema_col}, {name_col}) IN (SELECT * FROM unnest(%s::text[], %s::text[]))',
+                ([s for s, _ in names], [n for _, n in names]))
+
+    def relations(self, names=None):
+        where, params = self.name_filter('n.nspname', 'c.relname', names)
+        kinds = "'r','p','v','m','S','f'" if names is None else "'r','p','v','m','S','f','i','I'"
+        rel_acl = acl_sql('c.relacl', REL_ACL_KIND, 'c.relowner')
+        rel_acl_default = acl_default_sql(REL_ACL_KIND, 'c.relowner', 'c.relnamespace', REL_DEFACL_KIND)
+        identity_seq = ("NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass "
+                        "AND d.objid = c.oid AND d.deptype = 'i')")
+        rows = self.rows(f"""
+            SELECT c.oid, n.nspname AS schema, c.relname AS name, c.relkind, c.relpersistence AS persistence,
+                   pg_get_userbyid(c.relowner) AS owner, obj_description(c.oid, 'pg_class') AS comment,
+                   c.reloptions AS options, c.relreplident AS replica_identity, c.relrowsecurity AS row_security,
+                   c.relforcerowsecurity AS force_row_security, c.relispopulated AS populated,
+                   pg_get_expr(c.relpartbound, c.oid) AS partition_bound,
+                   CASE WHEN c.relkind = 'p' THEN pg_get_partkeydef(c.oid) END AS partition_key,
+                   CASE WHEN c.relkind IN ('v', 'm') THEN pg_get_viewdef(c.oid) END AS view_definition,
+                   ARRAY(SELECT i.inhparent::regclass::text FROM pg_inherits i WHERE i.inhrelid = c.oid
+                         ORDER BY i.inhseqno) AS parents,
+                   CASE WHEN c.reloftype <> 0 THEN c.reloftype::regtype::text END AS of_type,
+                   CASE WHEN c.relkind IN ('r','p','v','m','f','S') THEN {rel_acl} END AS acl,
+                   CASE WHEN c.relkind IN ('r','p','v','m','f','S') THEN {rel_acl_default} END AS acl_default
+            FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+            WHERE c.relkind IN ({kinds}) AND {where} AND {identity_seq}""", params)
+        rows = [r for r in rows if (r['schema'], r['name']) not in self.exclude]
+        if not rows:
+            return {}
+        oids = [r['oid'] for r in rows]
+        described = {}
+        for row in rows:
+            oid = row.pop('oid')
+            kind = REL_KINDS[row.pop('relkind')]
+            desc = dict(row, kind=kind, options=sorted(row['options'] or []))
+            if kind not in ('index', 'partitioned index'):
+                desc.update(columns=[], constraints={}, indexes={}, triggers={}, policies={}, rules={})
+            described[oid] = desc
+        self.add_columns(described, oids)
+        self.add_constraints(described, oids)
+        self.add_indexes(described, oids)
+        self.add_triggers(described, oids)
+        self.add_policies(described, oids)
+        self.add_rules(described, oids)
+        self.add_sequences(described, oids)
+        self.add_index_details(described, oids)
+        return {make_key('rel', d['schema'], d['name']): d for d in described.values()}
+
+    def add_columns(self, described, oids):
+        for row in self.rows(f"""
+                SELECT a.attrelid, a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type,
+                       a.attnotnull AS not_null, pg_get_expr(d.adbin, d.adrelid) AS default,
+                       nullif(a.attidentity, '') AS identity, nullif(a.attgenerated, '') AS generated,
+                       CASE WHEN a.attcollation <> 0 AND a.attcollation <> t.typcollation
+                            THEN format('%%I.%%I', cn.nspname, co.collname) END AS collation,
+                       col_description(a.attrelid, a.attnum) AS comment,
+                       CASE WHEN a.attacl IS NOT NULL THEN {acl_sql('a.attacl', "'c'", 'c.relowner')} END AS acl
+                FROM pg_attribute a
+                JOIN pg_class c ON c.oid = a.attrelid
+                JOIN pg_type t ON t.oid = a.atttypid
+                LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+                LEFT JOIN pg_collation co ON co.oid = a.attcollation
+                LEFT JOIN pg_namespace cn ON cn.oid = co.collnamespace
+                WHERE a.attrelid = ANY(%s) AND a.attnum > 0 AND NOT a.attisdropped
+                  AND c.relkind NOT IN ('i', 'I', 'S')
+                ORDER BY a.attrelid, a.attnum""", (oids,)):
+            relid = row.pop('attrelid')
+            if row['acl'] is None:
+                row.pop('acl')
+            described[relid]['columns'].append(row)
+
+    def add_constraints(self, described, oids):
+        for row in self.rows("""
+                SELECT con.conrelid, con.conname AS name, pg_get_constraintdef(con.oid) AS def,
+                       con.contype AS type, con.condeferrable AS deferrable, con.condeferred AS deferred,
+                       con.convalidated AS validated, obj_description(con.oid, 'pg_constraint') AS comment,
+                       ARRAY(SELECT a.attname FROM unnest(con.conkey) WITH ORDINALITY k(num, ord)
+                             JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.num
+                             ORDER BY k.ord) AS columns
+                FROM pg_constraint con WHERE con.conrelid = ANY(%s)""", (oids,)):
+            relid = row.pop('conrelid')
+            if 'constraints' in described[relid]:
+                described[relid]['constraints'][row.pop('name')] = row
+
+    def add_indexes(self, described, oids):
+        for row in self.rows("""
+                SELECT i.indrelid, ic.relname AS name, pg_get_indexdef(i.indexrelid) AS def,
+                       obj_description(i.indexrelid, 'pg_class') AS comment, i.indisclustered AS clustered,
+                       i.indisreplident AS replica_identity, con.conname AS constraint
+                FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid
+                LEFT JOIN pg_constraint con ON con.conindid = i.indexrelid AND con.conrelid = i.indrelid
+                     AND con.contype IN ('p', 'u', 'x')
+                WHERE i.indrelid = ANY(%s)""", (oids,)):
+            relid = row.pop('indrelid')
+            if 'indexes' in described[relid]:
+                described[relid]['indexes'][row.pop('name')] = row
+
+    def add_index_details(self, described, oids):
+        for row in self.rows("""
+                SELECT i.indexrelid, i.indrelid::regclass::text AS table, pg_get_indexdef(i.indexrelid) AS def,
+                       obj_description(i.indexrelid, 'pg_class') AS comment, i.indisclustered AS clustered,
+                       i.indisreplident AS replica_identity, con.conname AS constraint
+                FROM pg_index i
+                LEFT JOIN pg_constraint con ON con.conindid = i.indexrelid AND con.conrelid = i.indrelid
+                     AND con.contype IN ('p', 'u', 'x')
+                WHERE i.indexrelid = ANY(%s)""", (oids,)):
+            described[row.pop('indexrelid')]['index'] = row
+
+    def add_triggers(self, described, oids):
+        for row in self.rows("""
+                SELECT tgrelid, tgname AS name, pg_get_triggerdef(oid) AS def, tgenabled AS enabled,
+                       obj_description(oid, 'pg_trigger') AS comment
+                FROM pg_trigger WHERE tgrelid = ANY(%s) AND NOT tgisinternal""", (oids,)):
+            relid = row.pop('tgrelid')
+            if 'triggers' in described[relid]:
+                described[relid]['triggers'][row.pop('name')] = row
+
+    def add_policies(self, described, oids):
+        for row in self.rows("""
+                SELECT polrelid, polname AS name, polpermissive AS permissive,
+                       CASE polcmd WHEN 'r' THEN 'SELECT' WHEN 'a' THEN 'INSERT' WHEN 'w' THEN 'UPDATE'
+                                   WHEN 'd' THEN 'DELETE' ELSE 'ALL' END AS command,
+                       ARRAY(SELECT CASE WHEN r = 0 THEN 'PUBLIC' ELSE pg_get_userbyid(r) END
+                             FROM unnest(polroles) r ORDER BY 1) AS roles,
+                       pg_get_expr(polqual, polrelid) AS using, pg_get_expr(polwithcheck, polrelid) AS check,
+                       obj_description(oid, 'pg_policy') AS comment
+                FROM pg_policy WHERE polrelid = ANY(%s)""", (oids,)):
+            relid = row.pop('polrelid')
+            if 'policies' in described[relid]:
+                described[relid]['policies'][row.pop('name')] = row
+
+    def add_rules(self, described, oids):
+        for row in self.rows("""
+                SELECT ev_class, rulename AS name, pg_get_ruledef(oid) AS def, ev_enabled AS enabled
+                FROM pg_rewrite WHERE ev_class = ANY(%s) AND rulename <> '_RETURN'""", (oids,)):
+            relid = row.pop('ev_class')
+            if 'rules' in described[relid]:
+                described[relid]['rules'][row.pop('name')] = row
+
+    def add_sequences(self, described, oids):
+        for row in self.rows("""
+                SELECT s.seqrelid, format_type(s.seqtypid, NULL) AS type, s.seqstart AS start,
+                       s.seqincrement AS increment, s.seqmax AS max, s.seqmin AS min, s.seqcache AS cache,
+                       s.seqcycle AS cycle,
+                       (SELECT format('%%s.%%I', d.refobjid::regclass, a.attname) FROM pg_depend d
+                        JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
+                        WHERE d.classid = 'pg_class'::regclass AND d.objid = s.seqrelid
+                          AND d.refclassid = 'pg_class'::regclass AND d.deptype = 'a' AND d.refobjsubid > 0
+                        LIMIT 1) AS owned_by
+                FROM pg_sequence s WHERE s.seqrelid = ANY(%s)""", (oids,)):
+            relid = row.pop('seqrelid')
+            described[relid]['sequence'] = row
+            described[relid].pop('columns', None)
+
+    def types(self, names=None):
+        where, params = self.name_filter('n.nspname', 't.typname', names)
+        extra = '' if names is not None else (
+            " AND t.typtype IN ('e','c','d','r') AND (t.typrelid = 0 OR (SELECT relkind FROM pg_class "
+            "WHERE oid = t.typrelid) = 'c')")
+        rows = self.rows(f"""
+            SELECT t.oid, n.nspname AS schema, t.typname AS name, t.typtype,
+                   pg_get_userbyid(t.typowner) AS owner, obj_description(t.oid, 'pg_type') AS comment,
+                   {acl_sql('t.typacl', "'T'", 't.typowner')} AS acl,
+                   {acl_default_sql("'T'", 't.typowner', 't.typnamespace')} AS acl_default,
+                   ARRAY(SELECT e.enumlabel::text FROM pg_enum e WHERE e.enumtypid = t.oid
+                         ORDER BY e.enumsortorder) AS labels,
+                   (SELECT coalesce(json_agg(json_build_object('name', a.attname,
+                            'type', format_type(a.atttypid, a.atttypmod)) ORDER BY a.attnum), '[]')
+                    FROM pg_attribute a WHERE a.attrelid = t.typrelid AND a.attnum > 0
+                      AND NOT a.attisdropped) AS attributes,
+                   CASE WHEN t.typtype = 'd' THEN format_type(t.typbasetype, t.typtypmod) END AS base,
+                   t.typnotnull AS not_null, t.typdefault AS default,
+                   (SELECT format_type(r.rngsubtype, NULL) FROM pg_range r WHERE r.rngtypid = t.oid) AS subtype
+            FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+            WHERE {where}{extra}""", params)
+        if not rows:
+            return {}
+        described = {}
+        for row in rows:
+            oid = row.pop('oid')
+            kind = TYPE_KINDS.get(row.pop('typtype'), 'other')
+            desc = dict(schema=row['schema'], name=row['name'], kind=kind, owner=row['owner'],
+                        comment=row['comment'], acl=row['acl'], acl_default=row['acl_default'])
+            if kind == 'enum':
+                desc['labels'] = list(row['labels'])
+            elif kind == 'composite':
+                desc['attributes'] = row['attributes']
+            elif kind == 'domain':
+                desc.update(base=row['base'], not_null=row['not_null'], default=row['default'], constraints={})
+            elif kind == 'range':
+                desc['subtype'] = row['subtype']
+            described[oid] = desc
+        enums = [oid for oid, desc in described.items() if desc['kind'] == 'enum']
+        if enums:
+            self.add_enum_dependents(described, enums)
+        for row in self.rows("""
+                SELECT contypid, conname AS name, pg_get_constraintdef(oid) AS def, convalidated AS validated,
+                       obj_description(oid, 'pg_constraint') AS comment
+                FROM pg_constraint WHERE contypid = ANY(%s)""", (list(described),)):
+            typid = row.pop('contypid')
+            if 'constraints' in described[typid]:
+                described[typid]['constraints'][row.pop('name')] = row
+        return {make_key('type', d['schema'], d['name']): d for d in described.values()}
+
+    def add_enum_dependents(self, described, oids):
+        """Columns of each enum (or its array) and the views that depend on them, deepest last:
+        what putting the enum back to its old labels has to convert, drop and recreate."""
+        for row in self.rows("""
+                SELECT t.oid, n.nspname AS schema, c.relname AS table, a.attname AS column,
+                       a.atttypid = t.typarray AS array, pg_get_expr(d.adbin, d.adrelid) AS default
+                FROM pg_type t
+                JOIN pg_attribute a ON a.atttypid IN (t.oid, t.typarray) AND a.attnum > 0 AND NOT a.attisdropped
+                JOIN pg_class c ON c.oid = a.attrelid AND c.relkind IN ('r', 'p') AND NOT c.relispartition
+                JOIN pg_namespace n ON n.oid = c.relnamespace
+                LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+                WHERE t.oid = ANY(%s)
+                ORDER BY n.nspname, c.relname, a.attnum""", (oids,)):
+            described[row.pop('oid')].setdefault('used_by', []).append(row)
+        for row in self.rows("""
+                WITH RECURSIVE direct AS (
+                    SELECT DISTINCT t.oid AS type, r.ev_class AS view
+                    FROM pg_type t JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass
+                    JOIN pg_rewrite r ON r.oid = d.objid
+                    WHERE t.oid = ANY(%s) AND (
+                        (d.refclassid = 'pg_type'::regclass AND d.refobjid IN (t.oid, t.typarray))
+                        OR (d.refclassid = 'pg_class'::regclass AND EXISTS (
+                            SELECT 1 FROM pg_attribute a WHERE a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
+                            AND a.atttypid IN (t.oid, t.typarray))))
+                ), tree(type, view, depth) AS (
+                    SELECT type, view, 1 FROM direct
+                    UNION ALL
+                    SELECT tree.type, r.ev_class, tree.depth + 1
+                    FROM tree JOIN pg_depend d ON d.refclassid = 'pg_class'::regclass AND d.refobjid = tree.view
+                        AND d.classid = 'pg_rewrite'::regclass
+                    JOIN pg_rewrite r ON r.oid = d.objid
+                    WHERE r.ev_class <> tree.view AND tree.depth < 20
+                )
+                SELECT tree.type, n.nspname AS schema, c.relname AS name, max(tree.depth) AS depth
+                FROM tree JOIN pg_class c ON c.oid = tree.view JOIN pg_namespace n ON n.oid = c.relnamespace
+                WHERE c.relkind IN ('v', 'm')
+                GROUP BY tree.type, n.nspname, c.relname
+                ORDER BY max(tree.depth), n.nspname, c.relname""", (oids,)):
+            described[row['type']].setdefault('dependent_views', []).append(
+                make_key('rel', row['schema'], row['name']))
+
+    def functions(self, names=None):
+        where, params = self.name_filter('n.nspname', 'p.proname', names)
+        rows = self.rows(f"""
+            SELECT n.nspname AS schema, p.proname AS name, oidvectortypes(p.proargtypes) AS args,
+                   p.prokind AS kind, CASE WHEN p.prokind <> 'a' THEN pg_get_functiondef(p.oid) END AS def,
+                   pg_get_function_result(p.oid) AS result, pg_get_userbyid(p.proowner) AS owner,
+                   obj_description(p.oid, 'pg_proc') AS comment,
+                   {acl_sql('p.proacl', "'f'", 'p.proowner')} AS acl,
+                   {acl_default_sql("'f'", 'p.proowner', 'p.pronamespace')} AS acl_default
+            FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE {where}""", params)
+        found = {}
+        for row in rows:
+            key = make_key('func', row['schema'], row['name'])
+            entry = found.setdefault(key, dict(schema=row['schema'], name=row['name'], overloads={}))
+            entry['overloads'][row['args']] = {k: row[k] for k in
+                                               ('kind', 'def', 'result', 'owner', 'comment', 'acl', 'acl_default')}
+        return found
+
+    def schemas(self, names=None):
+        where = USER_SCHEMAS if names is None else 'n.nspname = ANY(%s)'
+        rows = self.rows(f"""
+            SELECT n.nspname AS name, pg_get_userbyid(n.nspowner) AS owner,
+                   obj_description(n.oid, 'pg_namespace') AS comment,
+                   {acl_sql('n.nspacl', "'n'", 'n.nspowner')} AS acl,
+                   {acl_default_sql("'n'", 'n.nspowner')} AS acl_default
+            FROM pg_namespace n WHERE {where}""", (names,) if names is not None else None)
+        return {make_key('schema', None, r['name']): r for r in rows}
+
+    def extensions(self, names=None):
+        where = 'TRUE' if names is None else 'e.extname = ANY(%s)'
+        rows = self.rows(f"""
+            SELECT e.extname AS name, e.extversion AS version, n.nspname AS schema
+            FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE {where}""",
+                         (names,) if names is not None else None)
+        return {make_key('ext', None, r['name']): r for r in rows}
+
+    def event_triggers(self, names=None):
+        where = 'TRUE' if names is None else 'evtname = ANY(%s)'
+        rows = self.rows(f"""
+            SELECT evtname AS name, evtevent AS event, pg_get_userbyid(evtowner) AS owner,
+                   evtfoid::regproc::text AS function, evtenabled AS enabled, evttags AS tags
+            FROM pg_event_trigger WHERE {where}""", (names,) if names is not None else None)
+        return {make_key('evttrig', None, r['name']): r for r in rows}
+
+    def default_acls(self):
+        rows = self.rows(f"""
+            SELECT pg_get_userbyid(d.defaclrole) AS role, coalesce(n.nspname, '') AS schema,
+                   d.defaclobjtype AS objtype, {acl_sql('d.defaclacl', 'd.defaclobjtype', 'd.defaclrole')} AS acl
+            FROM pg_default_acl d LEFT JOIN pg_namespace n ON n.oid = d.defaclnamespace
+            ORDER BY 1, 2, 3""")
+        return {make_key('defacl', None, 'all'): {'entries': rows}}
+
+    def members(self, names):
+        rows = self.rows("""
+            SELECT r.rolname AS name, ARRAY(SELECT pg_get_userbyid(m.member)
+                   || CASE WHEN m.admin_option THEN '+admin' ELSE '' END
+                   FROM pg_auth_members m WHERE m.roleid = r.oid ORDER BY 1) AS members
+            FROM pg_roles r WHERE r.rolname = ANY(%s)""", (names,))
+        return {make_key('member', None, r['name']): {'members': list(r['members'])} for r in rows}
+
+    def roles(self, names):
+        rows = self.rows("""SELECT rolname AS name, rolcanlogin AS login, rolsuper AS superuser
+                            FROM pg_roles WHERE rolname = ANY(%s)""", (names,))
+        return {make_key('role', None, r['name']): r for r in rows}
+
+    def databases(self, names):
+        rows = self.rows(f"""
+            SELECT d.datname AS name, pg_get_userbyid(d.datdba) AS owner,
+                   {acl_sql('d.datacl', "'d'", 'd.datdba')} AS acl
+            FROM pg_database d WHERE d.datname = ANY(%s)""", (names,))
+        return {make_key('db', None, r['name']): r for r in rows}
+
+
+def json_safe(value):
+    """Catalog values as JSON-friendly data (tuples, decimals, dates)."""
+    return json.loads(json.dumps(value, default=str))
+
+
+class PgEngine:
+    """What schema_migrate and schema_rollback need from PostgreSQL."""
+
+    name = 'postgresql'
+    transactional_ddl = True
+
+    def __init__(self, params):
+        self.params = params
+        self.connection = None
+        self.cursor = None
+        self.ledger_schema = params.get('ledger_schema') or 'public'
+        self.ledger_name = params['ledger_table']
+        self.ledger = qn(self.ledger_schema, self.ledger_name)
+        self.locked = False
+
+    # --- connection ---
+
+    def connect(self):
+        params = self.params
+        conninfo = dict(host=params.get('login_unix_socket') or params['login_host'], port=params['port'],
+                        user=params['login_user'], password=params.get('login_password'),
+                        dbname=params['database'], connect_timeout=max(2, int(params['connect_timeout'])),
+                        application_name='schema_migrate')
+        options = []
+        if params.get('lock_timeout'):
+            options.append(f"-c lock_timeout={params['lock_timeout']}")
+        if options:
+            conninfo['options'] = ' '.join(options)
+        conninfo = {k: v for k, v in conninfo.items() if v is not None}
+        try:
+            if psycopg is not None:
+                self.connection = psycopg.connect(autocommit=False, **conninfo)
+            else:
+                self.connection = psycopg2.connect(**conninfo)
+                self.connection.autocommit = False
+        except DRIVER_ERRORS as exc:
+            raise MigrationError(f"Cannot connect to PostgreSQL database {params['database']} at "
+                                 f"{conninfo['host']}:{params['port']} as {params['login_user']}: "
+                                 f"{first_line(exc)}") from exc
+        self.cursor = self.connection.cursor()
+        self.catalog = PgCatalog(self.cursor, exclude={(self.ledger_schema, self.ledger_name)})
+
+    def close(self):
+        if self.connection is None:
+            return
+        try:
+            if self.locked:
+                self.rollback()
+                self.execute('SELECT pg_advisory_unlock(hashtext(%s))', (self.ledger,))
+                self.commit()
+        except DRIVER_ERRORS:
+            pass
+        self.connection.close()
+        self.connection = None
+
+    def execute(self, sql, params=None):
+        self.cursor.execute(sql, params)
+
+    def rows(self, sql, params=None):
+        return self.catalog.rows(sql, params)
+
+    def begin(self):
+        pass  # the driver opens a transaction with the first statement
+
+    def commit(self):
+        self.connection.commit()
+
+    def rollback(self):
+        self.connection.rollback()
+
+    def set_autocommit(self, value):
+        self.connection.commit()
+        self.connection.autocommit = value
+
+    def reset_session(self):
+        self.execute('RESET ALL')
+
+    def server_version(self):
+        return self.catalog.one("SELECT current_setting('server_version') AS v, "
+                                "current_setting('server_version_num')::int AS num, current_user AS u")
+
+    def error_text(self, exc):
+        return first_line(exc)
+
+    def is_driver_error(self, exc):
+        return isinstance(exc, DRIVER_ERRORS)
+
+    # --- ledger ---
+
+    def ledger_exists(self):
+        row = self.catalog.one('SELECT to_regclass(%s) IS NOT NULL AS present', (self.ledger,))
+        return row['present']
+
+    def ensure_ledger(self):
+        self.execute(f"""
+            CREATE TABLE IF NOT EXISTS {self.ledger} (
+                id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                name text NOT NULL,
+                checksum text NOT NULL,
+                applied_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+                applied_by text NOT NULL,
+                duration_ms integer NOT NULL,
+                up_sql text NOT NULL,
+                down_sql text,
+                snapshot jsonb NOT NULL,
+                backup text,
+                rolled_back_at timestamptz,
+                rolled_back_by text,
+                rollback_duration_ms integer,
+                rollback_source text,
+                rollback_sql text,
+                rollback_backup text)""")
+        self.execute(f'CREATE UNIQUE INDEX IF NOT EXISTS {qi(self.ledger_name + "_applied")} '
+                     f'ON {self.ledger} (name) WHERE rolled_back_at IS NULL')
+        self.execute(f"COMMENT ON TABLE {self.ledger} IS "
+                     "'Schema migrations applied and rolled back by the bundle (schema_migrate, schema_rollback).'")
+        self.commit()
+
+    def lock(self):
+        row = self.catalog.one('SELECT pg_try_advisory_lock(hashtext(%s)) AS got', (self.ledger,))
+        self.commit()
+        if not row['got']:
+            raise MigrationError(f'Cannot lock the migration ledger {self.ledger}: another schema_migrate or '
+                                 'schema_rollback run holds it. Wait for it to finish and run again.')
+        self.locked = True
+
+    LEDGER_COLUMNS = ('id, name, checksum, applied_at, applied_by, duration_ms, backup, rolled_back_at, '
+                      'rolled_back_by, rollback_duration_ms, rollback_source, rollback_backup')
+
+    def applied(self, full=False):
+        columns = self.LEDGER_COLUMNS + (', up_sql, down_sql, snapshot' if full else '')
+        rows = self.rows(f'SELECT {columns} FROM {self.ledger} WHERE rolled_back_at IS NULL ORDER BY id')
+        self.commit()
+        return [ledger_row(r) for r in rows]
+
+    def history(self, limit):
+        rows = self.rows(f'SELECT {self.LEDGER_COLUMNS} FROM {self.ledger} ORDER BY id DESC LIMIT %s', (limit,))
+        self.commit()
+        return [ledger_row(r) for r in reversed(rows)]
+
+    def record_applied(self, entry):
+        self.execute(
+            f'INSERT INTO {self.ledger} (name, checksum, applied_by, duration_ms, up_sql, down_sql, snapshot, backup) '
+            'VALUES (%s, %s, %s, %s, %s, %s, %s::jsonb, %s)',
+            (entry['name'], entry['checksum'], entry['applied_by'], entry['duration_ms'], entry['up_sql'],
+             entry['down_sql'], json.dumps(entry['snapshot']), entry['backup']))
+
+    def record_rolled_back(self, ledger_id, entry):
+        self.execute(
+            f'UPDATE {self.ledger} SET rolled_back_at = clock_timestamp(), rolled_back_by = %s, '
+            'rollback_duration_ms = %s, rollback_source = %s, rollback_sql = %s, rollback_backup = %s '
+            'WHERE id = %s AND rolled_back_at IS NULL',
+            (entry['by'], entry['duration_ms'], entry['source'], entry['sql'], entry['backup'], ledger_id))
+
+    # --- SQL ---
+
+    def split(self, sql, what):
+        try:
+            return split_statements(sql)
+        except Exception as exc:  # pglast.parser.ParseError
+            raise MigrationError(f'Cannot parse {what}: {exc}') from exc
+
+    def statement_problem(self, statement):
+        return non_transactional(statement.node)
+
+    def statement_state(self, statement):
+        """Resolve and describe what a statement touches, before it runs."""
+        if isinstance(statement.node, OPAQUE):
+            # What a DO block touches is known only afterwards: everything, before and after.
+            return {'sql': statement.sql, 'refs': {}, 'opaque': True, 'full': self.describe_all()}
+        refs = {str(ref): self.catalog.resolve(ref) for ref in refs_of(statement.node)}
+        keys = sorted({entry[0] for entry in refs.values()})
+        before = self.catalog.describe(keys)
+        # The views an enum's columns feed: putting the enum back recreates them.
+        extra = sorted({view for desc in before.values() if desc for view in desc.get('dependent_views', [])}
+                       - set(keys))
+        if extra:
+            before.update(self.catalog.describe(extra))
+        return {'sql': statement.sql, 'refs': refs, 'before': json_safe(before), 'keys': keys + extra}
+
+    def finish_state(self, state):
+        if state.get('opaque'):
+            before, after = state.pop('full'), self.describe_all()
+            keys = sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))
+            state['before'] = {k: before.get(k) for k in keys}
+            state['after'] = {k: after.get(k) for k in keys}
+            return state
+        state['after'] = json_safe(self.catalog.describe(state.pop('keys')))
+        return state
+
+    def describe_keys(self, keys):
+        return json_safe(self.catalog.describe(keys))
+
+    def describe_all(self):
+        return json_safe(self.catalog.describe_all())
+
+    def reverse(self, up_sql, snapshot, force):
+        return reverse_migration(up_sql, snapshot, force)
+
+    def touched_schemas(self, statements):
+        """Existing schemas the statements name (resolved), for the backup."""
+        schemas = set()
+        for statement in statements:
+            for ref in refs_of(statement.node):
+                if ref.kind in ('rel', 'type', 'func'):
+                    schemas.add(split_key(self.catalog.resolve(ref)[0])[0])
+                elif ref.kind == 'schema':
+                    schemas.add(ref.name)
+        present = self.rows('SELECT nspname FROM pg_namespace WHERE nspname = ANY(%s)', (sorted(schemas),))
+        self.commit()
+        return sorted(r['nspname'] for r in present)
+
+    # --- backup ---
+
+    def backup(self, module, backup_dir, label, statements):
+        """pg_dump -Fc of the schemas the statements touch into backup_dir; returns the file."""
+        version = self.server_version()
+        self.commit()
+        schemas = self.touched_schemas(statements)
+        pg_dump = find_pg_dump(module, version['num'] // 10000)
+        stamp = datetime.datetime.now(datetime.UTC).strftime('%Y%m%dT%H%M%SZ')
+        os.makedirs(backup_dir, mode=0o700, exist_ok=True)
+        path = os.path.join(backup_dir, f"{self.params['database']}-{stamp}-{label}.dump")
+        argv = [pg_dump, '--format=custom', '--no-password', f'--file={path}',
+                f"--host={self.params.get('login_unix_socket') or self.params['login_host']}",
+                f"--port={self.params['port']}", f"--username={self.params['login_user']}",
+                f"--dbname={self.params['database']}"]
+        argv += [f'--schema={s}' for s in schemas]
+        env = {'PGPASSWORD': self.params.get('login_password') or '', 'PGCONNECT_TIMEOUT': '10'}
+        old_umask = os.umask(0o077)
+        try:
+            rc, out, err = module.run_command(argv, environ_update=env)
+        finally:
+            os.umask(old_umask)
+        if rc != 0:
+            raise MigrationError(f'Cannot back up {self.params["database"]} with {pg_dump} before changing it: '
+                                 f'{err.strip() or out.strip()}. Nothing was changed.')
+        return {'path': path, 'schemas': schemas, 'tool': pg_dump,
+                'restore': f'pg_restore --clean --if-exists --single-transaction --dbname={self.params["database"]} '
+                           f'{path}'}
+
+
+def ledger_row(row):
+    out = {}
+    for key, value in row.items():
+        if isinstance(value, datetime.datetime):
+            value = value.isoformat(timespec='seconds')
+        out[key] = value
+    if isinstance(out.get('snapshot'), str):
+        out['snapshot'] = json.loads(out['snapshot'])
+    return out
+
+
+def first_line(exc):
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def find_pg_dump(module, server_major):
+    """A pg_dump for the server: the same major version first, else the newest newer one."""
+    candidates = []
+    for directory in sorted_dirs('/usr/lib/postgresql'):
+        path = os.path.join(directory, 'bin', 'pg_dump')
+        if os.access(path, os.X_OK):
+            candidates.append(path)
+    on_path = module.get_bin_path('pg_dump')
+    if on_path:
+        candidates.append(on_path)
+    found = []
+    for path in candidates:
+        rc, out, _ = module.run_command([path, '--version'])
+        # "pg_dump (PostgreSQL) 15.8 (Debian 15.8-0+deb12u1)": the third word.
+        words = out.split() if rc == 0 else []
+        major = int(words[2].split('.')[0]) if len(words) > 2 and words[2].split('.')[0].isdigit() else 0
+        found.append((major, path))
+    for major, path in found:
+        if major == server_major:
+            return path
+    newer = sorted((m, p) for m, p in found if m > server_major)
+    if newer:
+        return newer[-1][1]
+    seen = ', '.join(f'{p} ({m or "unknown version"})' for m, p in found) or 'none'
+    raise MigrationError(f'Cannot back up before changing the schema: no pg_dump of version {server_major} or '
+                         f'newer on the controller (found: {seen}). Install postgresql-client-{server_major}, '
+                         "or take the backup with the bundle's backup module and pass its path as backup_file. "
+                         'Nothing was changed.')
+
+
+def wait_ms(start):
+    return int((time.monotonic() - start) * 1000)
+
+
+__all__ = ['PgEngine', 'PgCatalog', 'HAS_DRIVER', 'HAS_PGLAST', 'Ref', 'fingerprints']
