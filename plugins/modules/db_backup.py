@@ -265,16 +265,7 @@ from ansible.module_utils.bundle_backup import (
     unused_options,
     utc_now,
 )
-from ansible.module_utils.bundle_backup_mysql import ENGINE as MYSQL_ENGINE
-from ansible.module_utils.bundle_backup_postgres import ENGINE as POSTGRES_ENGINE
-from ansible.module_utils.bundle_backup_redis import ENGINE as REDIS_ENGINE
-
-# A new engine is one bundle_backup_<engine>.py plus one entry here (and in db_restore).
-ENGINES = {engine.name: engine for engine in (
-    POSTGRES_ENGINE,
-    MYSQL_ENGINE,
-    REDIS_ENGINE,
-)}
+from ansible.module_utils.bundle_backup_engines import ENGINES
 
 COMMON_SPEC = dict(
     database=dict(type='str'),
