@@ -70,7 +70,7 @@ setup_test_tools() {
   apt_install redis-tools
 }
 
-image_recipe() { sha256sum "$ROOT/files/images/debian-systemd/Dockerfile" | cut -c1-16; }
+image_recipe() { cat "$ROOT"/files/images/debian-systemd/* | sha256sum | cut -c1-16; }
 
 setup_images() {
   local recipe; recipe="$(image_recipe)"
