@@ -42,9 +42,12 @@ ARGUMENT_SPEC = dict(
 
 DEFAULTS = dict(port=5432, login_user='postgres', database='postgres')
 
+# A restarted replica's receiver starts at the beginning of the WAL segment that
+# holds its replay point, so on an idle primary "received" stays behind
+# "replayed" and no transaction has a replay time yet: that is lag 0, not unknown.
 REPLICA_LAG_QUERY = """
-SELECT pg_wal_lsn_diff(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn()) AS lag_bytes,
-       CASE WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0
+SELECT greatest(pg_wal_lsn_diff(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn()), 0) AS lag_bytes,
+       CASE WHEN pg_last_wal_receive_lsn() <= pg_last_wal_replay_lsn() THEN 0
             ELSE extract(epoch FROM now() - pg_last_xact_replay_timestamp())
        END AS lag_seconds
 """

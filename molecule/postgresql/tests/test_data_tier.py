@@ -111,7 +111,8 @@ def test_probe_fails_with_its_message_against_a_stopped_replica():
         assert any("mol-pg2" in name for name in failed), failed
     finally:
         replica.check_output("systemctl start %s", UNIT)
-    # Back in the cluster: the smoke check passes again once it streams.
+    # Back in the cluster: the smoke check passes again once it streams, with nothing
+    # written on the primary meanwhile (an idle primary's restarted replica has lag 0).
     deadline = time.monotonic() + 60
     while run_playbook("smoke.yml").returncode != 0:
         assert time.monotonic() < deadline, "mol-pg2 did not rejoin within 60 s"
