@@ -40,8 +40,8 @@ UNIT = "postgresql@15-main"
 ALERTMANAGER = "http://127.0.0.1:9093/api/v2/alerts"
 # Container and inventory names of the replica, its primary and the monitoring host.
 TARGETS = {
-    "molecule": {"monitor": ("mol-mon1", "mol-mon1"), "replica": ("mol-mon-pg2", "mol-mon-pg2"),
-                 "primary": ("mol-mon-pg1", "mol-mon-pg1")},
+    "molecule": {"monitor": ("mol-mon1", "mol-mon1"), "replica": ("mol-mon-db2", "mol-mon-db2"),
+                 "primary": ("mol-mon-db1", "mol-mon-db1")},
     "lab": {"monitor": ("bundle-lab-monitor1", "monitor1"), "replica": ("bundle-lab-pg2", "pg2"),
             "primary": ("bundle-lab-pg1", "pg1")},
 }

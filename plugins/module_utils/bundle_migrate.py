@@ -17,17 +17,22 @@
   schema against the snapshot and record the rollback.
 
 Engines (bundle_migrate_pg.PgEngine, bundle_migrate_mysql.MysqlEngine) do
-the database work; this file does not import a driver.
+the database work on top of Engine below, which holds the ledger, the
+snapshot bookkeeping and the backup plumbing they share; the generators
+(bundle_reverse_sql_pg, bundle_reverse_sql_mysql) build on Reverser and the
+snapshot reader StatementState. This file does not import a driver or a parser.
 """
 
 from __future__ import annotations
 
+import datetime
 import getpass
 import hashlib
 import json
 import os
 import socket
 import time
+from dataclasses import dataclass, field
 
 UP_MARK = '-- migrate:up'
 DOWN_MARK = '-- migrate:down'
@@ -246,6 +251,386 @@ def earliest_before(snapshot):
     return known
 
 
+def json_safe(value):
+    """Catalog values as JSON-friendly data (tuples, decimals, dates)."""
+    return json.loads(json.dumps(value, default=str))
+
+
+# --- reverse SQL: what both generators share -------------------------------------------
+
+UNKNOWN = object()  # what a snapshot does not hold (none was taken, or the object was not in it)
+
+
+class ReverseError(Exception):
+    """Reverse SQL cannot be generated for a statement."""
+
+    def __init__(self, kind, reason):
+        super().__init__(reason)
+        self.kind = kind
+        self.reason = reason
+
+
+def irreversible(reason):
+    return ReverseError('irreversible', reason)
+
+
+def unsupported(reason):
+    return ReverseError('unsupported', reason)
+
+
+@dataclass
+class Statement:
+    index: int
+    sql: str
+    node: object
+
+
+@dataclass(frozen=True)
+class Ref:
+    """An object a statement names, as written: kind and dotted name parts."""
+    kind: str
+    parts: tuple
+    args: str | None = None
+
+    @property
+    def schema(self):
+        return self.parts[0] if len(self.parts) > 1 else None
+
+    @property
+    def name(self):
+        return self.parts[-1]
+
+    def __str__(self):
+        text = f"{self.kind}:{'.'.join(p for p in self.parts if p is not None)}"
+        return text if self.args is None else f'{text}({self.args})'
+
+
+def unique_refs(refs):
+    """The refs in order, each once (a statement may name the same object twice)."""
+    seen, unique = set(), []
+    for ref in refs:
+        if str(ref) not in seen:
+            seen.add(str(ref))
+            unique.append(ref)
+    return unique
+
+
+@dataclass
+class Finding:
+    index: int
+    sql: str
+    kind: str
+    reason: str
+
+    def as_dict(self):
+        return dict(statement=self.index + 1, sql=self.sql, kind=self.kind, reason=self.reason)
+
+
+@dataclass
+class ReverseStatement:
+    sql: str
+    of: int  # index of the up statement it reverses; -1 for a setting replayed first
+
+    def as_dict(self):
+        return dict(sql=self.sql, reverses=self.of + 1 if self.of >= 0 else None)
+
+
+@dataclass
+class ReversePlan:
+    statements: list = field(default_factory=list)
+    findings: list = field(default_factory=list)
+    notes: list = field(default_factory=list)
+
+    @property
+    def blocking(self):
+        return [f for f in self.findings if f.kind != 'forced']
+
+    def sql(self):
+        return [s.sql for s in self.statements]
+
+
+class StatementState:
+    """Catalog descriptions of a statement's refs, before and after it ran.
+
+    data: {"refs": {str(ref): [key, member]}, "before": {key: desc|None},
+           "after": {key: desc|None}}; None when no snapshot exists (every
+    lookup is then UNKNOWN and only snapshot-free reverses are possible).
+    """
+
+    def __init__(self, data=None):
+        self.data = data
+
+    def key(self, ref):
+        if not self.data:
+            return None
+        entry = self.data.get('refs', {}).get(str(ref))
+        return entry[0] if entry else None
+
+    def member(self, ref):
+        entry = (self.data or {}).get('refs', {}).get(str(ref))
+        return entry[1] if entry and len(entry) > 1 else None
+
+    def _lookup(self, side, ref):
+        key = self.key(ref)
+        if key is None or key not in self.data.get(side, {}):
+            return UNKNOWN
+        return self.data[side][key]
+
+    def before(self, ref):
+        return self._lookup('before', ref)
+
+    def after(self, ref):
+        return self._lookup('after', ref)
+
+
+def existed(desc):
+    return desc is not UNKNOWN and desc is not None
+
+
+class Reverser:
+    """Reverses the statements of one migration, last first. An engine's subclass has
+    the rules (reverse, track) and says how session settings are replayed
+    (setting, settings_sql, settings_end_sql)."""
+
+    state_class = StatementState
+
+    def __init__(self, statements, snapshot=None, force=False):
+        self.statements = statements
+        self.snapshot = snapshot or {}
+        self.force = force
+        self.states = self.snapshot.get('statements') or []
+        self.forced = []
+        self.notes = []
+        # What earlier statements of this migration created, by ref as resolved
+        # (so that data changes to them need no reverse of their own).
+        self.created = set()
+        self.added_columns = {}
+
+    def state(self, index):
+        return self.state_class(self.states[index] if index < len(self.states) else None)
+
+    def run(self):
+        plan = ReversePlan()
+        per_statement, envs, settings = [], [], {}
+        for stmt in self.statements:
+            envs.append(dict(settings))
+            state = self.state(stmt.index)
+            if self.setting(stmt, settings):
+                per_statement.append([])
+                continue
+            try:
+                per_statement.append(self.reverse(stmt, state))
+            except ReverseError as exc:
+                plan.findings.append(Finding(stmt.index, stmt.sql, exc.kind, exc.reason))
+                per_statement.append([])
+            self.track(stmt, state)
+        # Latest first; each reverse runs under the settings its up statement ran under.
+        emitted = {}
+        for stmt in reversed(self.statements):
+            reverse = per_statement[stmt.index]
+            if not reverse:
+                continue
+            wanted = envs[stmt.index]
+            if wanted != emitted:
+                plan.statements.extend(ReverseStatement(sql, -1) for sql in self.settings_sql(emitted, wanted))
+                emitted = dict(wanted)
+            plan.statements.extend(ReverseStatement(sql, stmt.index) for sql in reverse)
+        plan.statements.extend(ReverseStatement(sql, -1) for sql in self.settings_end_sql(emitted))
+        for index, sql, reason in self.forced:
+            plan.findings.append(Finding(index, sql, 'forced', reason))
+        plan.notes = self.notes
+        return plan
+
+    def destroys(self, stmt, reason, restore=()):
+        """An irreversible statement: refuse, or with force restore what can be."""
+        if not self.force:
+            raise irreversible(reason)
+        self.forced.append((stmt.index, stmt.sql, reason + ' (forced: the structure is restored, not the data)'))
+        return list(restore)
+
+    def need(self, desc, what):
+        if desc is UNKNOWN:
+            raise unsupported(f'the snapshot does not hold {what}, which this reverse needs')
+        return desc
+
+
+def reverse_statements(reverser, statements, snapshot=None, force=False):
+    """The ReversePlan of a migration's parsed up statements, with the snapshot
+    schema_migrate recorded while applying them ({"statements": [...]}) or None."""
+    if snapshot and snapshot.get('statements') is not None and len(snapshot['statements']) != len(statements):
+        raise ValueError(f"the snapshot covers {len(snapshot['statements'])} statements but the up SQL "
+                         f'has {len(statements)}')
+    return reverser(statements, snapshot, force).run()
+
+
+# --- engines: what both share -------------------------------------------------------------
+
+class Catalog:
+    """Reads the catalogs of the connected database (columns by lower-case name)."""
+
+    def __init__(self, cursor, exclude=()):
+        self.cursor = cursor
+        self.exclude = set(exclude)  # relations never described: the ledger
+
+    def rows(self, query, params=None):
+        self.cursor.execute(query, params)
+        if self.cursor.description is None:
+            return []
+        names = [c[0].lower() for c in self.cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in self.cursor.fetchall()]
+
+    def one(self, query, params=None):
+        rows = self.rows(query, params)
+        return rows[0] if rows else None
+
+
+class Engine:
+    """What the flows need from a database: the ledger, snapshots, a backup.
+
+    A subclass says what differs: name, transactional_ddl, default_port and
+    default_user, requirements ([(library, present)]), driver_errors, the
+    ledger's dialect (now_sql, json_param), the generator (the
+    bundle_reverse_sql_* module: split_statements, non_transactional, refs_of,
+    reverse_migration), and connect, try_lock/unlock, ledger_exists/ensure_ledger, server_version,
+    set_autocommit, reset_session and backup.
+    """
+
+    LEDGER_COLUMNS = ('id, name, checksum, applied_at, applied_by, duration_ms, backup, rolled_back_at, '
+                      'rolled_back_by, rollback_duration_ms, rollback_source, rollback_backup')
+
+    def __init__(self, params):
+        self.params = params
+        self.connection = None
+        self.cursor = None
+        self.catalog = None
+        self.ledger_name = params['ledger_table']
+        self.locked = False
+
+    def close(self):
+        if self.connection is None:
+            return
+        try:
+            if self.locked:
+                self.unlock()
+        except self.driver_errors:
+            pass
+        self.connection.close()
+        self.connection = None
+
+    def execute(self, sql, params=None):
+        self.cursor.execute(sql, params)
+
+    def rows(self, sql, params=None):
+        return self.catalog.rows(sql, params)
+
+    def commit(self):
+        self.connection.commit()
+
+    def rollback(self):
+        self.connection.rollback()
+
+    def error_text(self, exc):
+        return str(exc)
+
+    def is_driver_error(self, exc):
+        return isinstance(exc, self.driver_errors)
+
+    # --- ledger ---
+
+    def lock(self):
+        if not self.try_lock():
+            raise MigrationError(f'Cannot lock the migration ledger {self.ledger}: another schema_migrate or '
+                                 'schema_rollback run holds it. Wait for it to finish and run again.')
+        self.locked = True
+
+    def applied(self, full=False):
+        columns = self.LEDGER_COLUMNS + (', up_sql, down_sql, snapshot' if full else '')
+        return self.ledger_rows(f'SELECT {columns} FROM {self.ledger} WHERE rolled_back_at IS NULL ORDER BY id')
+
+    def history(self, limit):
+        rows = self.ledger_rows(f'SELECT {self.LEDGER_COLUMNS} FROM {self.ledger} ORDER BY id DESC LIMIT %s',
+                                (limit,))
+        return list(reversed(rows))
+
+    def ledger_rows(self, sql, params=None):
+        rows = [ledger_row(r) for r in self.rows(sql, params)]
+        self.commit()  # end the read's transaction (PostgreSQL): the lock and the flows start clean
+        return rows
+
+    def record_applied(self, entry):
+        self.execute(
+            f'INSERT INTO {self.ledger} (name, checksum, applied_by, duration_ms, up_sql, down_sql, snapshot, backup) '
+            f'VALUES (%s, %s, %s, %s, %s, %s, {self.json_param}, %s)',
+            (entry['name'], entry['checksum'], entry['applied_by'], entry['duration_ms'], entry['up_sql'],
+             entry['down_sql'], json.dumps(entry['snapshot']), entry['backup']))
+
+    def record_rolled_back(self, ledger_id, entry):
+        self.execute(
+            f'UPDATE {self.ledger} SET rolled_back_at = {self.now_sql}, rolled_back_by = %s, '
+            'rollback_duration_ms = %s, rollback_source = %s, rollback_sql = %s, rollback_backup = %s '
+            'WHERE id = %s AND rolled_back_at IS NULL',
+            (entry['by'], entry['duration_ms'], entry['source'], entry['sql'], entry['backup'], ledger_id))
+
+    # --- SQL and snapshots ---
+
+    def split(self, sql, what):
+        try:
+            return self.generator.split_statements(sql)
+        except Exception as exc:  # each parser has its own error classes
+            raise MigrationError(f'Cannot parse {what}: {exc}') from exc
+
+    def statement_problem(self, statement):
+        return self.generator.non_transactional(statement.node)
+
+    def statement_state(self, statement):
+        """Resolve and describe what a statement touches, before it runs."""
+        refs = {str(ref): self.catalog.resolve(ref) for ref in self.generator.refs_of(statement.node)}
+        keys = sorted({entry[0] for entry in refs.values()})
+        return {'sql': statement.sql, 'refs': refs, 'before': self.describe_keys(keys), 'keys': keys}
+
+    def finish_state(self, state):
+        state['after'] = self.describe_keys(state.pop('keys'))
+        return state
+
+    def describe_keys(self, keys):
+        return json_safe(self.catalog.describe(keys))
+
+    def describe_all(self):
+        return json_safe(self.catalog.describe_all())
+
+    def reverse(self, up_sql, snapshot, force):
+        return self.generator.reverse_migration(up_sql, snapshot, force)
+
+    # --- backup (the modules' own, from the control node) ---
+
+    def backup_path(self, backup_dir, label, extension):
+        stamp = datetime.datetime.now(datetime.UTC).strftime('%Y%m%dT%H%M%SZ')
+        os.makedirs(backup_dir, mode=0o700, exist_ok=True)
+        return os.path.join(backup_dir, f"{self.params['database']}-{stamp}-{label}{extension}")
+
+    def run_dump(self, module, argv, environ):
+        """Run the dump tool argv[0], its files readable by their owner only."""
+        old_umask = os.umask(0o077)
+        try:
+            rc, out, err = module.run_command(argv, environ_update=environ)
+        finally:
+            os.umask(old_umask)
+        if rc != 0:
+            raise MigrationError(f"Cannot back up {self.params['database']} with {argv[0]} before changing it: "
+                                 f'{err.strip() or out.strip()}. Nothing was changed.')
+
+
+def ledger_row(row):
+    out = {}
+    for key, value in row.items():
+        if isinstance(value, datetime.datetime):
+            value = value.isoformat(timespec='seconds')
+        out[key] = value
+    if isinstance(out.get('snapshot'), str):
+        out['snapshot'] = json.loads(out['snapshot'])
+    return out
+
+
 # --- who, and small helpers ------------------------------------------------------------
 
 def operator_name(params):
@@ -280,7 +665,7 @@ def history_table(history):
     return lines
 
 
-def backup_hint(row):
+def backup_hint(row, engine):
     backup = row.get('backup')
     if not backup:
         return (f"No backup was recorded when it was applied ({row.get('applied_at')}); restore the latest backup "
@@ -290,7 +675,8 @@ def backup_hint(row):
     elif backup.endswith('.sql'):
         how = f'mysql <database> < {backup}'
     else:
-        how = 'ansible-playbook playbooks/restore.yml -e restore_backup=<its name> -e restore_replace=true'
+        how = ('ansible-playbook playbooks/restore.yml -e restore_backup=<its name> -e restore_replace=true'
+               + (' -e restore_engine=mysql' if engine == 'mysql' else ''))
     return f'The way back is the backup taken right before it was applied: {backup}. Restore it with {how}.'
 
 
@@ -496,8 +882,8 @@ def plan_rollback(engine, row, migration, params):
         if any(f.kind == 'irreversible' for f in blocking):
             raise MigrationError(
                 f"Refusing to roll back {name}: it destroyed data, which no reverse SQL can bring back: "
-                f"{'; '.join(lines)}. {backup_hint(row)} To recreate only the structure (without the lost data), "
-                'run again with force=true.', refused=findings)
+                f"{'; '.join(lines)}. {backup_hint(row, engine.name)} To recreate only the structure (without the "
+                'lost data), run again with force=true.', refused=findings)
         raise MigrationError(
             f"Cannot generate reverse SQL for {name}: {'; '.join(lines)}. Add a '{DOWN_MARK}' section to its file "
             f'(or a {name}.down.sql beside it) and run again.', refused=findings)
@@ -694,21 +1080,14 @@ def make_engine(module):
     """The engine object for module.params['engine'], failing with an install hint when a library is missing."""
     from ansible.module_utils.basic import missing_required_lib
 
+    if module.params['engine'] == 'postgresql':
+        from ansible.module_utils.bundle_migrate_pg import PgEngine as engine
+    else:
+        from ansible.module_utils.bundle_migrate_mysql import MysqlEngine as engine
+    for library, present in engine.requirements:
+        if not present:
+            module.fail_json(msg=missing_required_lib(library))
     params = dict(module.params)
-    if params['engine'] == 'postgresql':
-        from ansible.module_utils import bundle_migrate_pg as pg
-        if not pg.HAS_DRIVER:
-            module.fail_json(msg=missing_required_lib('psycopg (or psycopg2)'))
-        if not pg.HAS_PGLAST:
-            module.fail_json(msg=missing_required_lib('pglast'))
-        params['port'] = params['port'] or 5432
-        params['login_user'] = params['login_user'] or 'postgres'
-        return pg.PgEngine(params)
-    from ansible.module_utils import bundle_migrate_mysql as my
-    if not my.HAS_DRIVER:
-        module.fail_json(msg=missing_required_lib('PyMySQL'))
-    if not my.HAS_SQLGLOT:
-        module.fail_json(msg=missing_required_lib('sqlglot'))
-    params['port'] = params['port'] or 3306
-    params['login_user'] = params['login_user'] or 'root'
-    return my.MysqlEngine(params)
+    params['port'] = params['port'] or engine.default_port
+    params['login_user'] = params['login_user'] or engine.default_user
+    return engine(params)

@@ -15,22 +15,15 @@ AUTO_INCREMENT counter (data, not schema).
 
 from __future__ import annotations
 
-import datetime
-import json
-import os
-
-from ansible.module_utils.bundle_migrate import MigrationError
+from ansible.module_utils import bundle_reverse_sql_mysql
+from ansible.module_utils.bundle_migrate import Catalog, Engine, MigrationError
 from ansible.module_utils.bundle_reverse_sql_mysql import (
     HAS_SQLGLOT,
     TokenType,
     make_key,
-    non_transactional,
     qi,
     qn,
-    refs_of,
-    reverse_migration,
     split_key,
-    split_statements,
     tokenize,
 )
 
@@ -170,18 +163,12 @@ def strip_definer(text):
     return text
 
 
-class MysqlCatalog:
-    def __init__(self, cursor, database, exclude=()):
-        self.cursor = cursor
-        self.database = database
-        self.exclude = set(exclude)
+class MysqlCatalog(Catalog):
+    """Describes schema objects of one database (exclude: table names)."""
 
-    def rows(self, query, params=None):
-        self.cursor.execute(query, params)
-        if self.cursor.description is None:
-            return []
-        names = [c[0].lower() for c in self.cursor.description]
-        return [dict(zip(names, row, strict=True)) for row in self.cursor.fetchall()]
+    def __init__(self, cursor, database, exclude=()):
+        super().__init__(cursor, exclude)
+        self.database = database
 
     def resolve(self, ref):
         database = ref.parts[0] if len(ref.parts) > 1 and ref.parts[0] else self.database
@@ -265,16 +252,20 @@ class MysqlCatalog:
         return rows[0] if rows else None
 
 
-class MysqlEngine:
+class MysqlEngine(Engine):
     name = 'mysql'
     transactional_ddl = False
+    default_port = 3306
+    default_user = 'root'
+    requirements = [('PyMySQL', HAS_DRIVER), ('sqlglot', HAS_SQLGLOT)]
+    driver_errors = DRIVER_ERRORS
+    now_sql = 'CURRENT_TIMESTAMP(6)'
+    json_param = '%s'
+    generator = bundle_reverse_sql_mysql
 
     def __init__(self, params):
-        self.params = params
-        self.connection = None
-        self.ledger_name = params['ledger_table']
+        super().__init__(params)
         self.ledger = qi(self.ledger_name)
-        self.locked = False
 
     def connect(self):
         params = self.params
@@ -297,34 +288,8 @@ class MysqlEngine:
             self.execute(f'SET SESSION lock_wait_timeout = {int(timeout)}')
         self.catalog = MysqlCatalog(self.cursor, params['database'], exclude={self.ledger_name})
 
-    def close(self):
-        if self.connection is None:
-            return
-        try:
-            if self.locked:
-                self.execute('SELECT RELEASE_LOCK(%s)', (self.lock_name(),))
-        except DRIVER_ERRORS:
-            pass
-        self.connection.close()
-        self.connection = None
-
     def lock_name(self):
         return f"bundle_migrate.{self.params['database']}.{self.ledger_name}"
-
-    def execute(self, sql, params=None):
-        self.cursor.execute(sql, params)
-
-    def rows(self, sql, params=None):
-        return self.catalog.rows(sql, params)
-
-    def begin(self):
-        pass
-
-    def commit(self):
-        self.connection.commit()
-
-    def rollback(self):
-        self.connection.rollback()
 
     def set_autocommit(self, value):
         pass  # always autocommit: DDL commits anyway
@@ -335,12 +300,6 @@ class MysqlEngine:
     def server_version(self):
         row = self.rows('SELECT VERSION() AS v, CURRENT_USER() AS u')[0]
         return dict(v=row['v'], num=0, u=row['u'])
-
-    def error_text(self, exc):
-        return str(exc)
-
-    def is_driver_error(self, exc):
-        return isinstance(exc, DRIVER_ERRORS)
 
     def ledger_exists(self):
         return bool(self.rows('SELECT 1 FROM information_schema.tables WHERE table_schema = DATABASE() '
@@ -368,66 +327,11 @@ class MysqlEngine:
                 KEY {qi(self.ledger_name + '_name')} (name)
             ) COMMENT = 'Schema migrations applied and rolled back by the bundle'""")
 
-    def lock(self):
-        row = self.rows('SELECT GET_LOCK(%s, 0) AS got', (self.lock_name(),))[0]
-        if row['got'] != 1:
-            raise MigrationError(f'Cannot lock the migration ledger {self.ledger}: another schema_migrate or '
-                                 'schema_rollback run holds it. Wait for it to finish and run again.')
-        self.locked = True
+    def try_lock(self):
+        return self.rows('SELECT GET_LOCK(%s, 0) AS got', (self.lock_name(),))[0]['got'] == 1
 
-    LEDGER_COLUMNS = ('id, name, checksum, applied_at, applied_by, duration_ms, backup, rolled_back_at, '
-                      'rolled_back_by, rollback_duration_ms, rollback_source, rollback_backup')
-
-    def applied(self, full=False):
-        columns = self.LEDGER_COLUMNS + (', up_sql, down_sql, snapshot' if full else '')
-        return [ledger_row(r) for r in self.rows(
-            f'SELECT {columns} FROM {self.ledger} WHERE rolled_back_at IS NULL ORDER BY id')]
-
-    def history(self, limit):
-        rows = self.rows(f'SELECT {self.LEDGER_COLUMNS} FROM {self.ledger} ORDER BY id DESC LIMIT %s', (limit,))
-        return [ledger_row(r) for r in reversed(rows)]
-
-    def record_applied(self, entry):
-        self.execute(
-            f'INSERT INTO {self.ledger} (name, checksum, applied_by, duration_ms, up_sql, down_sql, snapshot, backup) '
-            'VALUES (%s, %s, %s, %s, %s, %s, %s, %s)',
-            (entry['name'], entry['checksum'], entry['applied_by'], entry['duration_ms'], entry['up_sql'],
-             entry['down_sql'], json.dumps(entry['snapshot']), entry['backup']))
-
-    def record_rolled_back(self, ledger_id, entry):
-        self.execute(
-            f'UPDATE {self.ledger} SET rolled_back_at = CURRENT_TIMESTAMP(6), rolled_back_by = %s, '
-            'rollback_duration_ms = %s, rollback_source = %s, rollback_sql = %s, rollback_backup = %s '
-            'WHERE id = %s AND rolled_back_at IS NULL',
-            (entry['by'], entry['duration_ms'], entry['source'], entry['sql'], entry['backup'], ledger_id))
-
-    def split(self, sql, what):
-        try:
-            return split_statements(sql)
-        except Exception as exc:
-            raise MigrationError(f'Cannot parse {what}: {exc}') from exc
-
-    def statement_problem(self, statement):
-        return non_transactional(statement.node)
-
-    def statement_state(self, statement):
-        refs = {str(ref): self.catalog.resolve(ref) for ref in refs_of(statement.node)}
-        keys = sorted({entry[0] for entry in refs.values()})
-        return {'sql': statement.sql, 'refs': refs, 'before': json_safe(self.catalog.describe(keys))}
-
-    def finish_state(self, state):
-        keys = sorted({entry[0] for entry in state['refs'].values()})
-        state['after'] = json_safe(self.catalog.describe(keys))
-        return state
-
-    def describe_keys(self, keys):
-        return json_safe(self.catalog.describe(keys))
-
-    def describe_all(self):
-        return json_safe(self.catalog.describe_all())
-
-    def reverse(self, up_sql, snapshot, force):
-        return reverse_migration(up_sql, snapshot, force)
+    def unlock(self):
+        self.execute('SELECT RELEASE_LOCK(%s)', (self.lock_name(),))
 
     def backup(self, module, backup_dir, label, statements):
         mysqldump = module.get_bin_path('mysqldump') or module.get_bin_path('mariadb-dump')
@@ -435,9 +339,7 @@ class MysqlEngine:
             raise MigrationError('Cannot back up before changing the schema: no mysqldump (or mariadb-dump) on the '
                                  "controller. Install mariadb-client, or take the backup with the bundle's backup "
                                  'module and pass its path as backup_file. Nothing was changed.')
-        stamp = datetime.datetime.now(datetime.UTC).strftime('%Y%m%dT%H%M%SZ')
-        os.makedirs(backup_dir, mode=0o700, exist_ok=True)
-        path = os.path.join(backup_dir, f"{self.params['database']}-{stamp}-{label}.sql")
+        path = self.backup_path(backup_dir, label, '.sql')
         argv = [mysqldump, '--single-transaction', '--routines', '--triggers', f'--result-file={path}',
                 f"--user={self.params['login_user']}"]
         if self.params.get('login_unix_socket'):
@@ -445,29 +347,6 @@ class MysqlEngine:
         else:
             argv += [f"--host={self.params['login_host']}", f"--port={self.params['port']}"]
         argv.append(self.params['database'])
-        old_umask = os.umask(0o077)
-        try:
-            rc, out, err = module.run_command(
-                argv, environ_update={'MYSQL_PWD': self.params.get('login_password') or ''})
-        finally:
-            os.umask(old_umask)
-        if rc != 0:
-            raise MigrationError(f"Cannot back up {self.params['database']} with {mysqldump} before changing it: "
-                                 f'{err.strip() or out.strip()}. Nothing was changed.')
+        self.run_dump(module, argv, {'MYSQL_PWD': self.params.get('login_password') or ''})
         return {'path': path, 'schemas': [self.params['database']], 'tool': mysqldump,
                 'restore': f"mysql {self.params['database']} < {path}"}
-
-
-def json_safe(value):
-    return json.loads(json.dumps(value, default=str))
-
-
-def ledger_row(row):
-    out = {}
-    for key, value in row.items():
-        if isinstance(value, datetime.datetime):
-            value = value.isoformat(timespec='seconds')
-        out[key] = value
-    if isinstance(out.get('snapshot'), str):
-        out['snapshot'] = json.loads(out['snapshot'])
-    return out

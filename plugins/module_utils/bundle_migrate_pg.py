@@ -12,28 +12,23 @@ schemas built by different SQL compare equal exactly when they are the same.
 
 from __future__ import annotations
 
-import datetime
-import json
 import os
-import time
 
+from ansible.module_utils import bundle_reverse_sql_pg
 from ansible.module_utils.bundle_migrate import (
+    Catalog,
+    Engine,
     MigrationError,
-    fingerprints,
     sorted_dirs,
 )
 from ansible.module_utils.bundle_reverse_sql_pg import (
     HAS_PGLAST,
-    Ref,
     ast,
     make_key,
-    non_transactional,
     qi,
     qn,
     refs_of,
-    reverse_migration,
     split_key,
-    split_statements,
 )
 
 try:
@@ -82,24 +77,8 @@ def acl_default_sql(kind, owner, namespace='0', defacl_kind=None):
     return acl_sql(created, kind, owner)
 
 
-class PgCatalog:
-    """Describes schema objects of the connected database."""
-
-    def __init__(self, cursor, exclude=()):
-        self.cursor = cursor
-        # Relations never described (the ledger), as (schema, name).
-        self.exclude = set(exclude)
-
-    def rows(self, query, params=None):
-        self.cursor.execute(query, params)
-        if self.cursor.description is None:
-            return []
-        names = [c[0] for c in self.cursor.description]
-        return [dict(zip(names, row, strict=True)) for row in self.cursor.fetchall()]
-
-    def one(self, query, params=None):
-        rows = self.rows(query, params)
-        return rows[0] if rows else None
+class PgCatalog(Catalog):
+    """Describes schema objects of the connected database (exclude: (schema, name) pairs)."""
 
     # --- resolving refs to keys ---
 
@@ -509,25 +488,23 @@ class PgCatalog:
         return {make_key('db', None, r['name']): r for r in rows}
 
 
-def json_safe(value):
-    """Catalog values as JSON-friendly data (tuples, decimals, dates)."""
-    return json.loads(json.dumps(value, default=str))
-
-
-class PgEngine:
+class PgEngine(Engine):
     """What schema_migrate and schema_rollback need from PostgreSQL."""
 
     name = 'postgresql'
     transactional_ddl = True
+    default_port = 5432
+    default_user = 'postgres'
+    requirements = [('psycopg (or psycopg2)', HAS_DRIVER), ('pglast', HAS_PGLAST)]
+    driver_errors = DRIVER_ERRORS
+    now_sql = 'clock_timestamp()'
+    json_param = '%s::jsonb'
+    generator = bundle_reverse_sql_pg
 
     def __init__(self, params):
-        self.params = params
-        self.connection = None
-        self.cursor = None
+        super().__init__(params)
         self.ledger_schema = params.get('ledger_schema') or 'public'
-        self.ledger_name = params['ledger_table']
         self.ledger = qn(self.ledger_schema, self.ledger_name)
-        self.locked = False
 
     # --- connection ---
 
@@ -537,11 +514,8 @@ class PgEngine:
                         user=params['login_user'], password=params.get('login_password'),
                         dbname=params['database'], connect_timeout=max(2, int(params['connect_timeout'])),
                         application_name='schema_migrate')
-        options = []
         if params.get('lock_timeout'):
-            options.append(f"-c lock_timeout={params['lock_timeout']}")
-        if options:
-            conninfo['options'] = ' '.join(options)
+            conninfo['options'] = f"-c lock_timeout={params['lock_timeout']}"
         conninfo = {k: v for k, v in conninfo.items() if v is not None}
         try:
             if psycopg is not None:
@@ -556,34 +530,6 @@ class PgEngine:
         self.cursor = self.connection.cursor()
         self.catalog = PgCatalog(self.cursor, exclude={(self.ledger_schema, self.ledger_name)})
 
-    def close(self):
-        if self.connection is None:
-            return
-        try:
-            if self.locked:
-                self.rollback()
-                self.execute('SELECT pg_advisory_unlock(hashtext(%s))', (self.ledger,))
-                self.commit()
-        except DRIVER_ERRORS:
-            pass
-        self.connection.close()
-        self.connection = None
-
-    def execute(self, sql, params=None):
-        self.cursor.execute(sql, params)
-
-    def rows(self, sql, params=None):
-        return self.catalog.rows(sql, params)
-
-    def begin(self):
-        pass  # the driver opens a transaction with the first statement
-
-    def commit(self):
-        self.connection.commit()
-
-    def rollback(self):
-        self.connection.rollback()
-
     def set_autocommit(self, value):
         self.connection.commit()
         self.connection.autocommit = value
@@ -597,9 +543,6 @@ class PgEngine:
 
     def error_text(self, exc):
         return first_line(exc)
-
-    def is_driver_error(self, exc):
-        return isinstance(exc, DRIVER_ERRORS)
 
     # --- ledger ---
 
@@ -632,86 +575,39 @@ class PgEngine:
                      "'Schema migrations applied and rolled back by the bundle (schema_migrate, schema_rollback).'")
         self.commit()
 
-    def lock(self):
+    def try_lock(self):
         row = self.catalog.one('SELECT pg_try_advisory_lock(hashtext(%s)) AS got', (self.ledger,))
         self.commit()
-        if not row['got']:
-            raise MigrationError(f'Cannot lock the migration ledger {self.ledger}: another schema_migrate or '
-                                 'schema_rollback run holds it. Wait for it to finish and run again.')
-        self.locked = True
+        return row['got']
 
-    LEDGER_COLUMNS = ('id, name, checksum, applied_at, applied_by, duration_ms, backup, rolled_back_at, '
-                      'rolled_back_by, rollback_duration_ms, rollback_source, rollback_backup')
-
-    def applied(self, full=False):
-        columns = self.LEDGER_COLUMNS + (', up_sql, down_sql, snapshot' if full else '')
-        rows = self.rows(f'SELECT {columns} FROM {self.ledger} WHERE rolled_back_at IS NULL ORDER BY id')
+    def unlock(self):
+        self.rollback()
+        self.execute('SELECT pg_advisory_unlock(hashtext(%s))', (self.ledger,))
         self.commit()
-        return [ledger_row(r) for r in rows]
 
-    def history(self, limit):
-        rows = self.rows(f'SELECT {self.LEDGER_COLUMNS} FROM {self.ledger} ORDER BY id DESC LIMIT %s', (limit,))
-        self.commit()
-        return [ledger_row(r) for r in reversed(rows)]
-
-    def record_applied(self, entry):
-        self.execute(
-            f'INSERT INTO {self.ledger} (name, checksum, applied_by, duration_ms, up_sql, down_sql, snapshot, backup) '
-            'VALUES (%s, %s, %s, %s, %s, %s, %s::jsonb, %s)',
-            (entry['name'], entry['checksum'], entry['applied_by'], entry['duration_ms'], entry['up_sql'],
-             entry['down_sql'], json.dumps(entry['snapshot']), entry['backup']))
-
-    def record_rolled_back(self, ledger_id, entry):
-        self.execute(
-            f'UPDATE {self.ledger} SET rolled_back_at = clock_timestamp(), rolled_back_by = %s, '
-            'rollback_duration_ms = %s, rollback_source = %s, rollback_sql = %s, rollback_backup = %s '
-            'WHERE id = %s AND rolled_back_at IS NULL',
-            (entry['by'], entry['duration_ms'], entry['source'], entry['sql'], entry['backup'], ledger_id))
-
-    # --- SQL ---
-
-    def split(self, sql, what):
-        try:
-            return split_statements(sql)
-        except Exception as exc:  # pglast.parser.ParseError
-            raise MigrationError(f'Cannot parse {what}: {exc}') from exc
-
-    def statement_problem(self, statement):
-        return non_transactional(statement.node)
+    # --- snapshots ---
 
     def statement_state(self, statement):
-        """Resolve and describe what a statement touches, before it runs."""
         if isinstance(statement.node, OPAQUE):
             # What a DO block touches is known only afterwards: everything, before and after.
             return {'sql': statement.sql, 'refs': {}, 'opaque': True, 'full': self.describe_all()}
-        refs = {str(ref): self.catalog.resolve(ref) for ref in refs_of(statement.node)}
-        keys = sorted({entry[0] for entry in refs.values()})
-        before = self.catalog.describe(keys)
+        state = super().statement_state(statement)
         # The views an enum's columns feed: putting the enum back recreates them.
-        extra = sorted({view for desc in before.values() if desc for view in desc.get('dependent_views', [])}
-                       - set(keys))
+        extra = sorted({view for desc in state['before'].values() if desc for view in desc.get('dependent_views', [])}
+                       - set(state['keys']))
         if extra:
-            before.update(self.catalog.describe(extra))
-        return {'sql': statement.sql, 'refs': refs, 'before': json_safe(before), 'keys': keys + extra}
-
-    def finish_state(self, state):
-        if state.get('opaque'):
-            before, after = state.pop('full'), self.describe_all()
-            keys = sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))
-            state['before'] = {k: before.get(k) for k in keys}
-            state['after'] = {k: after.get(k) for k in keys}
-            return state
-        state['after'] = json_safe(self.catalog.describe(state.pop('keys')))
+            state['before'].update(self.describe_keys(extra))
+            state['keys'] += extra
         return state
 
-    def describe_keys(self, keys):
-        return json_safe(self.catalog.describe(keys))
-
-    def describe_all(self):
-        return json_safe(self.catalog.describe_all())
-
-    def reverse(self, up_sql, snapshot, force):
-        return reverse_migration(up_sql, snapshot, force)
+    def finish_state(self, state):
+        if not state.get('opaque'):
+            return super().finish_state(state)
+        before, after = state.pop('full'), self.describe_all()
+        keys = sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))
+        state['before'] = {k: before.get(k) for k in keys}
+        state['after'] = {k: after.get(k) for k in keys}
+        return state
 
     def touched_schemas(self, statements):
         """Existing schemas the statements name (resolved), for the backup."""
@@ -734,37 +630,16 @@ class PgEngine:
         self.commit()
         schemas = self.touched_schemas(statements)
         pg_dump = find_pg_dump(module, version['num'] // 10000)
-        stamp = datetime.datetime.now(datetime.UTC).strftime('%Y%m%dT%H%M%SZ')
-        os.makedirs(backup_dir, mode=0o700, exist_ok=True)
-        path = os.path.join(backup_dir, f"{self.params['database']}-{stamp}-{label}.dump")
+        path = self.backup_path(backup_dir, label, '.dump')
         argv = [pg_dump, '--format=custom', '--no-password', f'--file={path}',
                 f"--host={self.params.get('login_unix_socket') or self.params['login_host']}",
                 f"--port={self.params['port']}", f"--username={self.params['login_user']}",
                 f"--dbname={self.params['database']}"]
         argv += [f'--schema={s}' for s in schemas]
-        env = {'PGPASSWORD': self.params.get('login_password') or '', 'PGCONNECT_TIMEOUT': '10'}
-        old_umask = os.umask(0o077)
-        try:
-            rc, out, err = module.run_command(argv, environ_update=env)
-        finally:
-            os.umask(old_umask)
-        if rc != 0:
-            raise MigrationError(f'Cannot back up {self.params["database"]} with {pg_dump} before changing it: '
-                                 f'{err.strip() or out.strip()}. Nothing was changed.')
+        self.run_dump(module, argv, {'PGPASSWORD': self.params.get('login_password') or '', 'PGCONNECT_TIMEOUT': '10'})
         return {'path': path, 'schemas': schemas, 'tool': pg_dump,
                 'restore': f'pg_restore --clean --if-exists --single-transaction --dbname={self.params["database"]} '
                            f'{path}'}
-
-
-def ledger_row(row):
-    out = {}
-    for key, value in row.items():
-        if isinstance(value, datetime.datetime):
-            value = value.isoformat(timespec='seconds')
-        out[key] = value
-    if isinstance(out.get('snapshot'), str):
-        out['snapshot'] = json.loads(out['snapshot'])
-    return out
 
 
 def first_line(exc):
@@ -802,8 +677,5 @@ def find_pg_dump(module, server_major):
                          'Nothing was changed.')
 
 
-def wait_ms(start):
-    return int((time.monotonic() - start) * 1000)
 
-
-__all__ = ['PgEngine', 'PgCatalog', 'HAS_DRIVER', 'HAS_PGLAST', 'Ref', 'fingerprints']
+__all__ = ['PgEngine', 'PgCatalog', 'HAS_DRIVER', 'HAS_PGLAST']

@@ -10,28 +10,25 @@ Old definitions come from the snapshot schema_migrate recorded: for a table
 the elements of SHOW CREATE TABLE (one per column, index, foreign key and
 check) and its options; for views, triggers and routines their definitions.
 
-Same contract as bundle_reverse_sql_pg: split_statements, refs_of,
-reverse_migration -> ReversePlan with findings of kind 'irreversible',
-'unsupported' or 'forced'.
+Same contract as bundle_reverse_sql_pg (the shared parts are in
+bundle_migrate): split_statements, refs_of, reverse_migration -> ReversePlan
+with findings of kind 'irreversible', 'unsupported' or 'forced'.
 """
 
 from __future__ import annotations
 
 import logging
 
-from ansible.module_utils.bundle_reverse_sql_pg import (
+from ansible.module_utils.bundle_migrate import (
     UNKNOWN,
-    Finding,
     Ref,
-    ReverseError,
-    ReversePlan,
-    ReverseStatement,
     Statement,
-    StatementState,
     existed,
-    irreversible,
+    reverse_statements,
+    unique_refs,
     unsupported,
 )
+from ansible.module_utils.bundle_migrate import Reverser as BaseReverser
 
 try:
     import sqlglot
@@ -215,12 +212,7 @@ def refs_of(node):
                     refs.append(Ref('table', dotted(words, on + 1)[0]))
             elif kind in ('PROCEDURE', 'FUNCTION'):
                 refs.append(Ref('routine', name, kind))
-    seen, unique = set(), []
-    for ref in refs:
-        if str(ref) not in seen:
-            seen.add(str(ref))
-            unique.append(ref)
-    return unique
+    return unique_refs(refs)
 
 
 def command_text(node):
@@ -311,53 +303,25 @@ def restore_element(table, kind, name, text):
     return f'ALTER TABLE {table} ADD {text}'
 
 
-class Reverser:
-    def __init__(self, statements, snapshot=None, force=False):
-        self.statements = statements
-        self.snapshot = snapshot or {}
-        self.states = self.snapshot.get('statements') or []
-        self.force = force
-        self.forced = []
-        self.notes = []
-        self.created = set()
-        self.added_columns = {}
-
-    def state(self, index):
-        return StatementState(self.states[index] if index < len(self.states) else None)
+class Reverser(BaseReverser):
+    """Reverses the statements of one MySQL/MariaDB migration, last first."""
 
     def ref_id(self, ref, state):
         return state.key(ref) or str(ref)
 
-    def run(self):
-        plan = ReversePlan()
-        per_statement, envs, settings = [], [], {}
-        for stmt in self.statements:
-            envs.append(dict(settings))
-            state = self.state(stmt.index)
-            if isinstance(stmt.node, exp.Set):
-                settings[stmt.node.sql(dialect=DIALECT)] = stmt.sql
-                per_statement.append([])
-                continue
-            try:
-                per_statement.append(self.reverse(stmt, state))
-            except ReverseError as exc:
-                plan.findings.append(Finding(stmt.index, stmt.sql, exc.kind, exc.reason))
-                per_statement.append([])
-            self.track(stmt, state)
-        emitted = {}
-        for stmt in reversed(self.statements):
-            reverse = per_statement[stmt.index]
-            if not reverse:
-                continue
-            if envs[stmt.index] != emitted:
-                for sql in envs[stmt.index].values():
-                    plan.statements.append(ReverseStatement(sql, -1))
-                emitted = dict(envs[stmt.index])
-            plan.statements.extend(ReverseStatement(sql, stmt.index) for sql in reverse)
-        for index, sql, reason in self.forced:
-            plan.findings.append(Finding(index, sql, 'forced', reason))
-        plan.notes = self.notes
-        return plan
+    # A SET is replayed before the reverses of the statements it governed; MySQL has
+    # no RESET of one variable, so every SET in force is replayed, in order.
+    def setting(self, stmt, settings):
+        if not isinstance(stmt.node, exp.Set):
+            return False
+        settings[stmt.node.sql(dialect=DIALECT)] = stmt.sql
+        return True
+
+    def settings_sql(self, emitted, wanted):
+        return list(wanted.values())
+
+    def settings_end_sql(self, emitted):
+        return []
 
     def track(self, stmt, state):
         node = stmt.node
@@ -402,17 +366,6 @@ class Reverser:
         if isinstance(node, exp.Command):
             return self.reverse_command(stmt, node, state)
         raise unsupported(f'no reverse rule for {type(node).__name__} statements; write a -- migrate:down section')
-
-    def destroys(self, stmt, reason, restore=()):
-        if not self.force:
-            raise irreversible(reason)
-        self.forced.append((stmt.index, stmt.sql, reason + ' (forced: the structure is restored, not the data)'))
-        return list(restore)
-
-    def need(self, desc, what):
-        if desc is UNKNOWN:
-            raise unsupported(f'the snapshot does not hold {what}, which this reverse needs')
-        return desc
 
     # --- CREATE ---
 
@@ -692,8 +645,4 @@ def flip_grant(command, tokens, text):
 
 
 def reverse_migration(up_sql, snapshot=None, force=False):
-    statements = split_statements(up_sql)
-    if snapshot and snapshot.get('statements') is not None and len(snapshot['statements']) != len(statements):
-        raise ValueError(f"the snapshot covers {len(snapshot['statements'])} statements but the up SQL "
-                         f'has {len(statements)}')
-    return Reverser(statements, snapshot, force).run()
+    return reverse_statements(Reverser, split_statements(up_sql), snapshot, force)

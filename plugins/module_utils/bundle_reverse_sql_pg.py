@@ -26,7 +26,19 @@ table, a column without its values) and stay listed as findings.
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass, field
+
+from ansible.module_utils.bundle_migrate import (
+    UNKNOWN,
+    Ref,
+    Statement,
+    existed,
+    irreversible,
+    reverse_statements,
+    unique_refs,
+    unsupported,
+)
+from ansible.module_utils.bundle_migrate import Reverser as BaseReverser
+from ansible.module_utils.bundle_migrate import StatementState as BaseStatementState
 
 try:
     from pglast import ast, enums, parse_plpgsql, parse_sql
@@ -39,8 +51,6 @@ except ImportError:  # reported by the modules with missing_required_lib
 else:
     HAS_PGLAST = True
 
-UNKNOWN = object()
-
 # Lossless conversions between built-in types: (from, to) by catalog type name.
 # A type change outside these (or with a USING expression other than a plain
 # cast) counts as narrowing: values may have been rounded or cut.
@@ -48,84 +58,6 @@ _INT_DIGITS = {'int2': 5, 'int4': 10, 'int8': 19}
 _INT_ORDER = ['int2', 'int4', 'int8']
 _TEXTUAL = {'text', 'varchar', 'bpchar'}
 _TIME_ORDER = {'date': 0, 'timestamp': 1, 'timestamptz': 2}
-
-
-class ReverseError(Exception):
-    """Reverse SQL cannot be generated for a statement."""
-
-    def __init__(self, kind, reason):
-        super().__init__(reason)
-        self.kind = kind
-        self.reason = reason
-
-
-def irreversible(reason):
-    return ReverseError('irreversible', reason)
-
-
-def unsupported(reason):
-    return ReverseError('unsupported', reason)
-
-
-@dataclass
-class Statement:
-    index: int
-    sql: str
-    node: object
-
-
-@dataclass(frozen=True)
-class Ref:
-    """An object a statement names, as written: kind and dotted name parts."""
-    kind: str
-    parts: tuple
-    args: str | None = None
-
-    @property
-    def schema(self):
-        return self.parts[0] if len(self.parts) > 1 else None
-
-    @property
-    def name(self):
-        return self.parts[-1]
-
-    def __str__(self):
-        text = f"{self.kind}:{'.'.join(p for p in self.parts if p is not None)}"
-        return text if self.args is None else f'{text}({self.args})'
-
-
-@dataclass
-class Finding:
-    index: int
-    sql: str
-    kind: str
-    reason: str
-
-    def as_dict(self):
-        return dict(statement=self.index + 1, sql=self.sql, kind=self.kind, reason=self.reason)
-
-
-@dataclass
-class ReverseStatement:
-    sql: str
-    of: int  # index of the up statement it reverses; -1 for a setting replayed first
-
-    def as_dict(self):
-        return dict(sql=self.sql, reverses=self.of + 1 if self.of >= 0 else None)
-
-
-@dataclass
-class ReversePlan:
-    statements: list = field(default_factory=list)
-    findings: list = field(default_factory=list)
-    notes: list = field(default_factory=list)
-
-    @property
-    def blocking(self):
-        return [f for f in self.findings if f.kind != 'forced']
-
-    def sql(self):
-        return [s.sql for s in self.statements]
 
 
 # --- names -------------------------------------------------------------------
@@ -379,13 +311,7 @@ def refs_of(node):
         refs.extend(rv_ref(r) for r in node.relations)
     elif isinstance(node, ast.CreateRoleStmt):
         refs.append(Ref('role', (node.role,)))
-    # The same object may be named twice; keep the first.
-    seen, unique = set(), []
-    for ref in refs:
-        if str(ref) not in seen:
-            seen.add(str(ref))
-            unique.append(ref)
-    return unique
+    return unique_refs(refs)
 
 
 def rename_refs(node):
@@ -413,38 +339,8 @@ def rename_refs(node):
 
 # --- the snapshot, as the generator reads it ---------------------------------------
 
-class StatementState:
-    """Catalog descriptions of a statement's refs, before and after it ran.
-
-    data: {"refs": {str(ref): [key, member]}, "before": {key: desc|None},
-           "after": {key: desc|None}}; None when no snapshot exists (every
-    lookup is then UNKNOWN and only snapshot-free reverses are possible).
-    """
-
-    def __init__(self, data=None):
-        self.data = data
-
-    def key(self, ref):
-        if not self.data:
-            return None
-        entry = self.data.get('refs', {}).get(str(ref))
-        return entry[0] if entry else None
-
-    def member(self, ref):
-        entry = (self.data or {}).get('refs', {}).get(str(ref))
-        return entry[1] if entry and len(entry) > 1 else None
-
-    def _lookup(self, side, ref):
-        key = self.key(ref)
-        if key is None or key not in self.data.get(side, {}):
-            return UNKNOWN
-        return self.data[side][key]
-
-    def before(self, ref):
-        return self._lookup('before', ref)
-
-    def after(self, ref):
-        return self._lookup('after', ref)
+class StatementState(BaseStatementState):
+    """The snapshot of one statement, with names resolved to (schema, name)."""
 
     def resolved(self, ref):
         """(schema, name) the ref resolved to, or the parts as written."""
@@ -482,10 +378,6 @@ def split_key(key):
 
 def make_key(kind, schema, name):
     return f'{kind}:{qn(schema, name)}' if schema is not None else f'{kind}:{qi(name)}'
-
-
-def existed(desc):
-    return desc is not UNKNOWN and desc is not None
 
 
 def absent(desc):
@@ -875,24 +767,10 @@ def restore_schema(name, desc):
 
 # --- the generator ---------------------------------------------------------------------
 
-class Reverser:
-    """Reverses the statements of one migration, last first."""
+class Reverser(BaseReverser):
+    """Reverses the statements of one PostgreSQL migration, last first."""
 
-    def __init__(self, statements, snapshot=None, force=False):
-        self.statements = statements
-        self.snapshot = snapshot or {}
-        self.force = force
-        self.states = self.snapshot.get('statements') or []
-        self.forced = []
-        self.notes = []
-        # What earlier statements of this migration created, by ref text as
-        # resolved (so that data changes to them need no reverse of their own).
-        self.created = set()
-        self.added_columns = {}
-
-    def state(self, index):
-        data = self.states[index] if index < len(self.states) else None
-        return StatementState(data)
+    state_class = StatementState
 
     # --- bookkeeping of what the migration itself created ---
 
@@ -925,50 +803,24 @@ class Reverser:
             if self.ref_id(old, state) in self.added_columns:
                 self.added_columns[self.ref_id(new, state)] = self.added_columns[self.ref_id(old, state)]
 
-    # --- main loop ---
+    # --- session settings: SET before the statements they govern, RESET at the end ---
 
-    def run(self):
-        plan = ReversePlan()
-        per_statement = []
-        settings, envs = {}, []
-        for stmt in self.statements:
-            envs.append(dict(settings))
-            state = self.state(stmt.index)
-            if isinstance(stmt.node, ast.VariableSetStmt):
-                name = stmt.node.name or 'all'
-                if stmt.node.kind == enums.VariableSetKind.VAR_RESET_ALL:
-                    settings.clear()
-                else:
-                    settings[name] = stmt.sql
-                per_statement.append([])
-                continue
-            try:
-                per_statement.append(self.reverse(stmt, state))
-            except ReverseError as exc:
-                plan.findings.append(Finding(stmt.index, stmt.sql, exc.kind, exc.reason))
-                per_statement.append([])
-            self.track(stmt, state)
-        emitted = {}
-        for stmt in reversed(self.statements):
-            reverse = per_statement[stmt.index]
-            if not reverse:
-                continue
-            wanted = envs[stmt.index]
-            if wanted != emitted:
-                for name in sorted(set(emitted) - set(wanted)):
-                    plan.statements.append(ReverseStatement(f'RESET {qi(name)}', -1))
-                for name, sql in wanted.items():
-                    if emitted.get(name) != sql:
-                        plan.statements.append(ReverseStatement(sql, -1))
-                emitted = dict(wanted)
-            plan.statements.extend(ReverseStatement(sql, stmt.index) for sql in reverse)
+    def setting(self, stmt, settings):
+        if not isinstance(stmt.node, ast.VariableSetStmt):
+            return False
+        if stmt.node.kind == enums.VariableSetKind.VAR_RESET_ALL:
+            settings.clear()
+        else:
+            settings[stmt.node.name or 'all'] = stmt.sql
+        return True
+
+    def settings_sql(self, emitted, wanted):
+        resets = [f'RESET {qi(name)}' for name in sorted(set(emitted) - set(wanted))]
+        return resets + [sql for name, sql in wanted.items() if emitted.get(name) != sql]
+
+    def settings_end_sql(self, emitted):
         # Back to the session's own settings, as they were before the migration ran.
-        for name in sorted(emitted):
-            plan.statements.append(ReverseStatement('RESET ALL' if name == 'all' else f'RESET {qi(name)}', -1))
-        for index, sql, reason in self.forced:
-            plan.findings.append(Finding(index, sql, 'forced', reason))
-        plan.notes = self.notes
-        return plan
+        return ['RESET ALL' if name == 'all' else f'RESET {qi(name)}' for name in sorted(emitted)]
 
     def reverse(self, stmt, state):
         handler = getattr(self, 'reverse_' + node_name(stmt.node), None)
@@ -976,18 +828,6 @@ class Reverser:
             raise unsupported(f'no reverse rule for {node_name(stmt.node)} statements; '
                               'write a -- migrate:down section for this migration')
         return handler(stmt, stmt.node, state)
-
-    def destroys(self, stmt, reason, restore=()):
-        """An irreversible statement: refuse, or with force restore what can be."""
-        if not self.force:
-            raise irreversible(reason)
-        self.forced.append((stmt.index, stmt.sql, reason + ' (forced: the structure is restored, not the data)'))
-        return list(restore)
-
-    def need(self, desc, what):
-        if desc is UNKNOWN:
-            raise unsupported(f'the snapshot does not hold {what}, which this reverse needs')
-        return desc
 
     # --- CREATE ---
 
@@ -2093,8 +1933,4 @@ def reverse_migration(up_sql, snapshot=None, force=False):
     snapshot: what schema_migrate recorded while applying it
     ({"statements": [StatementState data, ...]}), or None.
     """
-    statements = split_statements(up_sql)
-    if snapshot and snapshot.get('statements') is not None and len(snapshot['statements']) != len(statements):
-        raise ValueError(f"the snapshot covers {len(snapshot['statements'])} statements but the up SQL "
-                         f'has {len(statements)}')
-    return Reverser(statements, snapshot, force).run()
+    return reverse_statements(Reverser, split_statements(up_sql), snapshot, force)

@@ -26,8 +26,8 @@ description:
   - Refuses to run when the up SQL of an applied migration changed since it was applied,
     unless O(force=true).
   - Before applying anything, takes a backup of the schemas the pending migrations touch
-    with C(pg_dump) into O(backup_dir), or records the backup named by O(backup_file)
-    (taken by the bundle's backup module).
+    with C(pg_dump) (of the database with C(mysqldump)) into O(backup_dir), or records the
+    backup named by O(backup_file) (taken by the bundle's backup module).
   - Runs where Python has the driver and the parser (the control node's venv); connect
     over TCP with O(login_host).
 version_added: "1.0.0"
@@ -43,50 +43,6 @@ options:
       - Apply pending migrations up to and including this one (a name, the file name
         without C(.sql) or C(.up.sql)). Default is every pending migration.
     type: str
-  engine:
-    description: Database engine.
-    type: str
-    choices: [postgresql, mysql]
-    default: postgresql
-  database:
-    description: Database to migrate.
-    type: str
-    required: true
-  login_host:
-    description: Host to connect to.
-    type: str
-    default: 127.0.0.1
-  port:
-    description: Port; V(5432) for PostgreSQL and V(3306) for MySQL when not set.
-    type: int
-  login_user:
-    description: User to connect as; V(postgres) or V(root) when not set. It must be allowed to change the schema.
-    type: str
-  login_password:
-    description: Password of O(login_user).
-    type: str
-  login_unix_socket:
-    description: Directory (PostgreSQL) or file (MySQL) of the server's Unix socket, used instead of O(login_host).
-    type: str
-  connect_timeout:
-    description: Seconds to wait for the connection.
-    type: int
-    default: 10
-  lock_timeout:
-    description:
-      - PostgreSQL C(lock_timeout) (for example V(10s)) and MySQL C(lock_wait_timeout) (seconds) of the
-        session, so that a statement waiting behind a long transaction fails instead of queueing every
-        query behind it. V(0) waits forever.
-    type: str
-    default: 10s
-  ledger_table:
-    description: Name of the ledger table; created on first use.
-    type: str
-    default: bundle_migration_ledger
-  ledger_schema:
-    description: PostgreSQL schema of the ledger table (MySQL keeps it in O(database)).
-    type: str
-    default: public
   force:
     description:
       - Apply pending migrations even though applied ones changed since (they are reported in
@@ -97,25 +53,9 @@ options:
     description: Take a backup before applying. Leave on; the rollback of a migration that destroyed data points to it.
     type: bool
     default: true
-  backup_dir:
-    description:
-      - Directory on the host running the module for the C(pg_dump) backup (mode 0700, files 0600).
-      - Required when a backup is taken and O(backup_file) is not set.
-    type: path
-  backup_file:
-    description:
-      - A backup already taken (for example by the bundle's backup module); it is recorded in the
-        ledger instead of taking one here.
-    type: str
-  applied_by:
-    description: Who applies, recorded in the ledger with the database user. Defaults to C(user@host) of the module.
-    type: str
-  history_limit:
-    description: How many ledger rows RV(history) returns, latest last.
-    type: int
-    default: 20
 extends_documentation_fragment:
   - action_common_attributes
+  - bundle_migrate
 attributes:
   check_mode:
     support: full
@@ -125,13 +65,6 @@ attributes:
     details: One diff per pending migration, its up SQL as the added text.
   platform:
     platforms: posix
-notes:
-  - The reverse-SQL parser (pglast) is not packaged by Debian, so the bundle runs this module on the
-    control node (its venv has pglast, sqlglot, psycopg and PyMySQL) and connects over TCP;
-    see docs/migrations.md.
-requirements:
-  - PostgreSQL, psycopg 3 or psycopg2, pglast, and pg_dump of the server's version for the backup.
-  - MySQL/MariaDB, PyMySQL, sqlglot, and mysqldump for the backup.
 seealso:
   - module: schema_rollback
 '''

@@ -17,7 +17,7 @@ description:
   - Refuses a migration that destroyed data (DROP TABLE, DROP COLUMN, a narrowing type change,
     DELETE, TRUNCATE, UPDATE of existing values), names the statement and points to the backup
     taken before it was applied. O(force=true) restores the structure without the data.
-  - Takes a backup first (C(pg_dump) into O(backup_dir), or the one named by O(backup_file)).
+  - Takes a backup first (C(pg_dump) or C(mysqldump) into O(backup_dir), or the one named by O(backup_file)).
   - On PostgreSQL every reverse statement of every selected migration runs in one transaction. After
     the reverse of each up statement, the objects it touched must equal their snapshot; after each
     migration the whole schema must equal the snapshot taken before it was applied (object by
@@ -42,47 +42,6 @@ options:
         changed since it was applied is refused (unless O(force=true)). Without it, the down SQL
         recorded in the ledger is used.
     type: path
-  engine:
-    description: Database engine.
-    type: str
-    choices: [postgresql, mysql]
-    default: postgresql
-  database:
-    description: Database to roll back.
-    type: str
-    required: true
-  login_host:
-    description: Host to connect to.
-    type: str
-    default: 127.0.0.1
-  port:
-    description: Port; V(5432) for PostgreSQL and V(3306) for MySQL when not set.
-    type: int
-  login_user:
-    description: User to connect as; V(postgres) or V(root) when not set.
-    type: str
-  login_password:
-    description: Password of O(login_user).
-    type: str
-  login_unix_socket:
-    description: Directory (PostgreSQL) or file (MySQL) of the server's Unix socket.
-    type: str
-  connect_timeout:
-    description: Seconds to wait for the connection.
-    type: int
-    default: 10
-  lock_timeout:
-    description: Session lock timeout (PostgreSQL C(lock_timeout), MySQL C(lock_wait_timeout)); V(0) waits forever.
-    type: str
-    default: 10s
-  ledger_table:
-    description: Name of the ledger table.
-    type: str
-    default: bundle_migration_ledger
-  ledger_schema:
-    description: PostgreSQL schema of the ledger table.
-    type: str
-    default: public
   force:
     description:
       - Roll back migrations that destroyed data by restoring their structure only (the lost data is
@@ -90,21 +49,9 @@ options:
         changed, with what the ledger recorded.
     type: bool
     default: false
-  backup_dir:
-    description: Directory for the C(pg_dump) backup taken before rolling back. Required unless O(backup_file) is set.
-    type: path
-  backup_file:
-    description: A backup already taken (by the bundle's backup module); recorded instead of taking one.
-    type: str
-  applied_by:
-    description: Who rolls back, recorded in the ledger. Defaults to C(user@host) of the module.
-    type: str
-  history_limit:
-    description: How many ledger rows RV(history) returns.
-    type: int
-    default: 20
 extends_documentation_fragment:
   - action_common_attributes
+  - bundle_migrate
 attributes:
   check_mode:
     support: full
@@ -114,10 +61,6 @@ attributes:
     details: One diff per migration, the reverse SQL as the added text.
   platform:
     platforms: posix
-notes:
-  - Runs on the control node like M(schema_migrate); see docs/migrations.md.
-requirements:
-  - Those of M(schema_migrate).
 seealso:
   - module: schema_migrate
 '''

@@ -341,6 +341,9 @@ def test_a_healthy_redis_inventory_passes_preflight(tmp_path):
          "redis_password is empty for redis1: set it from Ansible Vault or the environment"),
         ("missing Sentinel password", {"redis_sentinel_client_password": ""},
          "redis_sentinel_client_password is empty for redis1"),
+        ("Sentinel users sharing a name", {"redis_sentinel_monitor_user": "sentinel-client"},
+         "redis_sentinel_monitor_user are sentinel-admin, sentinel-client, sentinel-client on redis1: each needs "
+         "its own name"),
         ("password Redis cannot write back", {"redis_replication_password": "two words"},
          "redis_replication_password for redis1 contains a space, a quote or a backslash"),
         ("renamed command Sentinel needs", {"redis_renamed_commands": {"CONFIG": ""}},
@@ -376,6 +379,15 @@ def test_good_migration_settings_pass_the_checks(tmp_path, playbook):
     assert "| learn the address of the database host]" in result.stdout, result.stdout[-3000:]
 
 
+@pytest.mark.parametrize("playbook", ["migrate.yml", "rollback-migration.yml"])
+def test_mariadb_set_in_the_inventory_targets_the_mysql_primary(tmp_path, playbook):
+    inv = migrate_inventory(migrate_engine="mysql", bundle_mysql_app_password=secrets.token_hex(16),
+                            _mysql_primary_hosts=["mysql1"])
+    result = run(playbook, tmp_path, inv)
+    assert "| learn the address of the database host]" in result.stdout, result.stdout[-3000:]
+    assert "[mysql1]" in result.stdout and "[pg1]" not in result.stdout
+
+
 @pytest.mark.parametrize(
     ("playbook", "overrides", "expected"),
     [
@@ -397,6 +409,8 @@ def test_good_migration_settings_pass_the_checks(tmp_path, playbook):
          "migrate_rollback_steps=2, migrate_rollback_to=0001_accounts: set one of them"),
         ("rollback-migration.yml", {"migrate_engine": "sqlite"}, "migrate_engine=sqlite (postgresql or mysql)"),
         ("rollback-migration.yml", {"bundle_app_password": ""}, "migrate_login_password is empty for user app"),
+        ("migrate.yml", {"migrate_engine": "mysql", "_mysql_primary_hosts": ["mysql1"]},
+         "migrate_login_password is empty for user app"),
     ],
 )
 def test_bad_migration_input_stops_before_any_host_is_touched(tmp_path, playbook, overrides, expected):

@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 import yaml
-from bundle_dashboards import DASHBOARD_GROUPS, PANEL_GROUPS, REQUIRED, dashboard_files, load, panel_queries
+from bundle_dashboards import REQUIRED, dashboard_files, load, panel_queries
 
 PROJECT = pathlib.Path(__file__).resolve().parents[2]
 GRAFANA_DEFAULTS = yaml.safe_load((PROJECT / "roles" / "grafana" / "defaults" / "main.yml").read_text())
@@ -17,7 +17,6 @@ GRAFANA_DEFAULTS = yaml.safe_load((PROJECT / "roles" / "grafana" / "defaults" / 
 
 def test_every_required_dashboard_exists():
     assert sorted(f"{name}.json" for name in REQUIRED) == dashboard_files()
-    assert set(DASHBOARD_GROUPS) == set(dashboard_files())
 
 
 @pytest.mark.parametrize("name", dashboard_files())
@@ -38,11 +37,6 @@ def test_dashboard_is_provisionable(name):
 def test_dashboard_uids_are_unique():
     uids = [load(name)["uid"] for name in dashboard_files()]
     assert len(uids) == len(set(uids))
-
-
-def test_panels_named_in_the_group_map_exist():
-    titles = {(name, title) for name, title, _, _ in panel_queries()}
-    assert set(PANEL_GROUPS) <= titles, set(PANEL_GROUPS) - titles
 
 
 def test_every_query_is_valid_promql(promtool, tmp_path):

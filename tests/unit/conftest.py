@@ -13,6 +13,7 @@ from ansible.module_utils.testing import patch_module_args
 REPO = Path(__file__).resolve().parents[2]
 MODULE_UTILS = REPO / 'plugins' / 'module_utils'
 MODULES = REPO / 'plugins' / 'modules'
+DOC_FRAGMENTS = REPO / 'plugins' / 'doc_fragments'
 VENV_BIN = Path(sys.executable).parent
 
 # `from ansible.module_utils.bundle_health import ...` resolves like it does
@@ -73,5 +74,6 @@ def ansible_doc():
     def run(module):
         return subprocess.run(
             [str(VENV_BIN / 'ansible-doc'), '-M', str(MODULES), module],
-            env=dict(os.environ, ANSIBLE_NOCOLOR='1'), capture_output=True, text=True, timeout=120, check=False)
+            env=dict(os.environ, ANSIBLE_NOCOLOR='1', ANSIBLE_DOC_FRAGMENT_PLUGINS=str(DOC_FRAGMENTS)),
+            capture_output=True, text=True, timeout=120, check=False)
     return run

@@ -1,9 +1,11 @@
-"""The monitoring tier on real containers: every scrape target up, services
-bound where they should be, least-privilege exporter accounts, every dashboard
-query answering, validation that stops a bad rule before any reload, Grafana's
-clear failure without a route to its repository, and the drill: a stopped
-PostgreSQL replica fires its alerts in Alertmanager within the bound that the
-scrape interval and `for:` give, and they resolve once it is back."""
+"""The monitoring tier on real containers, over every tier it watches
+(PostgreSQL, PgBouncer, MariaDB, Redis and Sentinel, with replicas): every
+scrape target up, services bound where they should be, least-privilege
+exporter accounts, every panel query of every dashboard answering,
+validation that stops a bad rule before any reload, Grafana's clear failure
+without a route to its repository, and the drill: a stopped PostgreSQL
+replica fires its alerts in Alertmanager within the bound that the scrape
+interval and `for:` give, and they resolve once it is back."""
 
 import hashlib
 import json
@@ -11,7 +13,11 @@ import os
 import pathlib
 import subprocess
 import sys
+import time
+import urllib.parse
 
+import pytest
+import redis
 import testinfra
 import yaml
 
@@ -24,8 +30,10 @@ sys.path.insert(0, str(PROJECT / "tests" / "monitoring"))
 import alert_latency  # noqa: E402
 import bundle_dashboards  # noqa: E402
 
-HOSTS = ["mol-mon-pg1", "mol-mon-pg2", "mol-mon-pgbouncer1", "mol-mon1"]
-GROUPS_WITH_HOSTS = {"all", "postgres", "postgres_primary", "postgres_replicas", "pgbouncer", "monitoring"}
+HOSTS = ["mol-mon-db1", "mol-mon-db2", "mol-mon-pgbouncer1", "mol-mon1"]
+DATABASE_HOSTS = ["mol-mon-db1", "mol-mon-db2"]
+# Every exporter of a database host: node, postgres, redis, redis_sentinel, mysqld.
+DATABASE_EXPORTERS = {"node": 9100, "postgres": 9187, "redis": 9121, "redis_sentinel": 9355, "mysqld": 9104}
 QUERY = """
 import json, sys, urllib.parse, urllib.request
 out = {}
@@ -60,9 +68,9 @@ def run_playbook(playbook_text, *args):
 def test_every_scrape_target_is_up():
     targets = api("/api/v1/targets?state=active")["data"]["activeTargets"]
     seen = sorted((t["labels"]["job"], t["labels"]["instance"], t["health"]) for t in targets)
-    expected = sorted([("prometheus", "mol-mon1"), ("alertmanager", "mol-mon1"), ("postgres", "mol-mon-pg1"),
-                       ("postgres", "mol-mon-pg2"), ("pgbouncer", "mol-mon-pgbouncer1")]
-                      + [("node", name) for name in HOSTS])
+    expected = sorted([("prometheus", "mol-mon1"), ("alertmanager", "mol-mon1"), ("pgbouncer", "mol-mon-pgbouncer1"),
+                       ("node", "mol-mon-pgbouncer1"), ("node", "mol-mon1")]
+                      + [(job, name) for job in DATABASE_EXPORTERS for name in DATABASE_HOSTS])
     assert seen == [(job, instance, "up") for job, instance in expected], \
         [(t["labels"], t["health"], t["lastError"]) for t in targets if t["health"] != "up"]
 
@@ -81,7 +89,7 @@ def test_services_listen_only_where_needed():
     assert "tcp://127.0.0.1:9090" in listening and "tcp://127.0.0.1:9093" in listening
     assert not any(s.endswith((":9090", ":9093")) and "127.0.0.1" not in s for s in listening), listening
     assert not any(s.endswith(":9094") for s in listening), "Alertmanager's cluster port is open"
-    for name, ports in {"mol-mon-pg1": [9100, 9187], "mol-mon-pgbouncer1": [9100, 9127]}.items():
+    for name, ports in {"mol-mon-db1": DATABASE_EXPORTERS.values(), "mol-mon-pgbouncer1": [9100, 9127]}.items():
         target = host(name)
         address = target.interface("eth0").addresses[0]
         sockets = {str(s) for s in target.socket.get_listening_sockets()}
@@ -91,36 +99,58 @@ def test_services_listen_only_where_needed():
 
 
 def test_exporter_credentials_are_readable_by_root_only():
-    for name, unit in [("mol-mon-pg1", "prometheus-postgres-exporter"),
-                       ("mol-mon-pgbouncer1", "prometheus-pgbouncer-exporter")]:
+    units = [("mol-mon-db1", f"prometheus-{job}-exporter") for job in ("postgres", "redis", "redis-sentinel", "mysqld")]
+    for name, unit in units + [("mol-mon-pgbouncer1", "prometheus-pgbouncer-exporter")]:
         settings = host(name).file(f"/etc/default/{unit}")
         assert (settings.user, settings.group, settings.mode) == ("root", "root", 0o600)
         command = host(name).check_output("systemctl show -p ExecStart %s", unit)
         assert "PASS" not in command and "password" not in command.lower()
     secret = (SECRETS / "postgres_exporter").read_text().strip()
-    assert secret in host("mol-mon-pg1").file("/etc/default/prometheus-postgres-exporter").content_string
-    assert secret not in host("mol-mon-pg1").check_output("journalctl -u prometheus-postgres-exporter --no-pager")
+    assert secret in host("mol-mon-db1").file("/etc/default/prometheus-postgres-exporter").content_string
+    assert secret not in host("mol-mon-db1").check_output("journalctl -u prometheus-postgres-exporter --no-pager")
 
 
 def test_postgres_exporter_role_has_pg_monitor_and_nothing_more():
     sql = ("SELECT rolsuper, rolcreatedb, rolcreaterole, rolreplication, rolconnlimit, "
            "array_to_string(ARRAY(SELECT b.rolname FROM pg_auth_members m JOIN pg_roles b ON b.oid = m.roleid "
            "WHERE m.member = r.oid ORDER BY 1), ',') FROM pg_roles r WHERE rolname = 'postgres_exporter'")
-    row = host("mol-mon-pg1").check_output("psql -X -A -t -U postgres -c %s", sql)
+    row = host("mol-mon-db1").check_output("psql -X -A -t -U postgres -c %s", sql)
     assert row == "f|f|f|f|3|pg_monitor"
 
 
+def test_the_sentinel_exporter_reads_as_the_monitor_user_and_is_refused_nothing():
+    """Sentinel's monitor user may read (INFO, the SENTINEL state the exporter
+    reads) and change nothing; Sentinel's ACL log, read as its admin, shows
+    that the exporter never asked for more. Applications' sentinel-client
+    still may not run INFO."""
+    address = host("mol-mon-db1").interface("eth0").addresses[0]
+
+    def sentinel(user, secret_name):
+        password = (SECRETS / secret_name).read_text().strip()
+        return redis.Redis(host=address, port=26379, username=user, password=password, socket_timeout=3,
+                           decode_responses=True)
+
+    assert sentinel("sentinel-admin", "redis_sentinel_admin").acl_log() == []
+    monitor = sentinel("monitor", "redis_monitor")
+    assert monitor.info("server")["redis_mode"] == "sentinel"
+    assert monitor.execute_command("SENTINEL", "CKQUORUM", "bundle").startswith("OK 2 usable Sentinels")
+    for command in (["SENTINEL", "FAILOVER", "bundle"], ["SENTINEL", "SET", "bundle", "quorum", "1"],
+                    ["SENTINEL", "GET-MASTER-ADDR-BY-NAME", "bundle"], ["ACL", "LIST"], ["PING"]):
+        with pytest.raises(redis.exceptions.NoPermissionError):
+            monitor.execute_command(*command)
+    with pytest.raises(redis.exceptions.NoPermissionError):
+        sentinel("sentinel-client", "redis_sentinel_client").info()
+
+
 def test_every_dashboard_query_returns_data():
-    """Each panel's query, run against this Prometheus, returns at least one
-    series. Redis and MySQL dashboards (and replica or Sentinel panels) are
-    skipped while this inventory has no hosts in their groups; they are
-    verified once those tiers are in the tested inventory."""
-    run, skipped = bundle_dashboards.live_plan(GROUPS_WITH_HOSTS)
-    assert {name for name, _, _, _ in run} == {"overview.json", "node.json", "postgresql.json", "pgbouncer.json"}
-    assert {name for name, _, _, _ in skipped} == {"redis.json", "mysql.json"}
-    exprs = sorted({expr for _, _, _, expr in run})
+    """Each panel's query of every dashboard, run against this Prometheus,
+    returns at least one series: this inventory has every tier, with a replica
+    and Sentinels, so no panel is left out."""
+    queries = list(bundle_dashboards.panel_queries())
+    assert {name for name, _, _, _ in queries} == set(bundle_dashboards.dashboard_files())
+    exprs = sorted({expr for _, _, _, expr in queries})
     answers = json.loads(MONITOR.check_output(f"echo %s | python3 -c '{QUERY}'", json.dumps(exprs)))
-    empty = [(name, title, ref) for name, title, ref, expr in run if not answers[expr]]
+    empty = [(name, title, ref) for name, title, ref, expr in queries if not answers[expr]]
     assert not empty, f"queries that returned no series: {empty}"
 
 
@@ -187,11 +217,17 @@ def smoke(*args):
 def test_smoke_checks_every_scrape_target_and_names_one_that_is_down():
     passed = smoke()
     assert passed.returncode == 0, passed.stdout[-3000:]
-    assert "prometheus targets (9 up expected) on mol-mon1" in passed.stdout
+    assert "prometheus targets (15 up expected) on mol-mon1" in passed.stdout
     assert "0 failed" in passed.stdout
     exporter = host("mol-mon-pgbouncer1")
     exporter.check_output("systemctl stop prometheus-node-exporter")
     try:
+        # Smoke reads what Prometheus last scraped: wait for the scrape that sees it down.
+        query = urllib.parse.urlencode({"query": 'up{job="node", instance="mol-mon-pgbouncer1"} == 0'})
+        deadline = time.monotonic() + 30
+        while not api(f"/api/v1/query?{query}")["data"]["result"]:
+            assert time.monotonic() < deadline, "Prometheus did not see the stopped exporter within 30 s"
+            time.sleep(1)
         failed = smoke("-e", "smoke_probe_timeout=20")
     finally:
         exporter.check_output("systemctl start prometheus-node-exporter")
@@ -207,5 +243,5 @@ def test_a_stopped_replica_fires_its_alerts_then_they_resolve():
         assert result["fired_s"][name] <= deadline
     assert set(result["resolved_s"]) == set(result["expected"]), f"not resolved within 120 s: {result}"
     # The replica streams again.
-    assert host("mol-mon-pg1").check_output(
+    assert host("mol-mon-db1").check_output(
         "psql -X -A -t -U postgres -c %s", "SELECT state FROM pg_stat_replication") == "streaming"
