@@ -39,6 +39,8 @@ DEFAULTS = dict(login_user='postgres', login_unix_socket='/var/run/postgresql', 
                 globals='missing', maintenance_database='postgres')
 OPTIONS = ('login_user', 'login_password', 'login_unix_socket', 'port', 'bin_dir', 'format', 'compress', 'globals',
            'maintenance_database')
+# Tables counted per statement (count_tables).
+COUNT_BATCH = 100
 
 TABLES_QUERY = r"""
 SELECT format('%I.%I', n.nspname, c.relname) AS name, pg_relation_size(c.oid) AS bytes
@@ -203,8 +205,15 @@ def list_tables(connection):
     return rows(connection, TABLES_QUERY)
 
 
-def count_table(connection, table):
-    return int(rows(connection, f'SELECT count(*) AS n FROM ONLY {table}')[0]['n'])
+def count_tables(connection, tables):
+    """Exact count(*) of each table (quoted names), one statement per batch of
+    COUNT_BATCH tables: few round trips, and few locks held at once."""
+    counts = {}
+    for start in range(0, len(tables), COUNT_BATCH):
+        query = ' UNION ALL '.join(f'SELECT {quote_literal(table)} AS name, count(*) AS n FROM ONLY {table}'
+                                   for table in tables[start:start + COUNT_BATCH])
+        counts.update((row['name'], int(row['n'])) for row in rows(connection, query))
+    return counts
 
 
 def count_rows(params, database, jobs):
@@ -225,7 +234,7 @@ def count_rows(params, database, jobs):
     def count_bucket(names):
         connection = connect(params, database)
         try:
-            return {name: count_table(connection, name) for name in names}
+            return count_tables(connection, names)
         finally:
             connection.close()
 
@@ -331,7 +340,7 @@ class PostgresEngine:
                 dump_argv = self.dump_argv(module, params, workdir, snapshot)
                 dump = _Background(lambda: run(module, dump_argv, params, 'pg_dump')).start()
                 try:
-                    counts = {t['name']: count_table(connection, t['name']) for t in list_tables(connection)}
+                    counts = count_tables(connection, [table['name'] for table in list_tables(connection)])
                 finally:
                     # The snapshot must live until every pg_dump worker imported it.
                     dump.join()
@@ -377,14 +386,9 @@ class PostgresEngine:
             connection.close()
 
     def restore_argv(self, module, params, path, manifest, database):
-        details = manifest['details']
-        argv = [tool(module, params, 'pg_restore'), *connection_args(params), '--exit-on-error',
-                '--dbname', f'dbname={libpq_value(database)}']
-        if details['format'] == 'directory':
-            argv += [f"--jobs={params['jobs']}", os.path.join(path, 'data')]
-        else:
-            argv += [f"--jobs={params['jobs']}", os.path.join(path, 'data.dump')]
-        return argv
+        source = os.path.join(path, 'data' if manifest['details']['format'] == 'directory' else 'data.dump')
+        return [tool(module, params, 'pg_restore'), *connection_args(params), '--exit-on-error',
+                f"--jobs={params['jobs']}", '--dbname', f'dbname={libpq_value(database)}', source]
 
     def missing_roles(self, connection, path, manifest):
         """(roles to create, statements) from the backup's globals file."""

@@ -26,7 +26,7 @@ description:
     --triggers --events); the row counts are counted in the dump itself.
   - V(redis) runs C(BGSAVE), waits for it to finish and copies the RDB file, and the
     append-only files when AOF is on; the key count is read from the copied RDB by
-    C(redis-check-rdb). The user needs C(+bgsave +lastsave +info +ping) (ACL); the files
+    C(redis-check-rdb). The user needs C(+bgsave +info) (ACL), nothing else; the files
     are found through O(data_dir), not C(CONFIG GET).
   - Retention (O(keep_last), O(keep_days)) runs only after a successful backup and only
     over regular backups of the same engine and database in O(backup_dir).

@@ -3,8 +3,9 @@ playbooks an operator runs (backup.yml, restore.yml): a pgbench database is
 verified, backed up, dropped and restored identical (row counts and an md5 of
 every table's ordered rows); one changed byte makes the restore refuse and leaves the
 target untouched; an existing database is only replaced on request, after a
-safety backup; retention keeps exactly what it should; check mode changes
-nothing; a backup taken under write load restores to exactly its manifest."""
+safety backup; retention keeps exactly what it should, on the host and on
+the copies; check mode changes nothing; a backup taken under write load
+restores to exactly its manifest."""
 
 import hashlib
 import json
@@ -254,11 +255,18 @@ def test_check_mode_changes_nothing():
     assert checksums() == before and databases() == present
 
 
-def test_copies_go_to_the_control_node_and_the_backup_host(tmp_path):
-    directory = fresh_dir()
-    result = backup(directory, "-e", f"backup_controller_dir={tmp_path}", "-e", "backup_copy_host=mol-backup-pg1",
-                    "-e", "backup_copy_dir=/srv/backup-copies")
-    assert result.returncode == 0, result.stdout[-4000:]
+def test_copies_go_to_the_control_node_and_the_backup_host_and_follow_retention(tmp_path):
+    directory, copies = fresh_dir(), f"/srv/backup-copies-{uuid.uuid4().hex[:8]}"
+    for _ in range(3):
+        result = backup(directory, "-e", f"backup_controller_dir={tmp_path}", "-e", "backup_copy_host=mol-backup-pg1",
+                        "-e", f"backup_copy_dir={copies}", "-e", "backup_keep_last=2")
+        assert result.returncode == 0, result.stdout[-4000:]
+    # The copies keep what the host keeps: the newest two, removed only after the new copy verified.
+    kept = listing(directory)
+    assert len(kept) == 2
+    assert sorted(os.listdir(tmp_path / "mol-backup-pg1")) == kept
+    assert listing(f"{copies}/mol-backup-pg1") == kept
+
     name = newest(directory)
     taken = manifest(f"{directory}/{name}")
     local = tmp_path / "mol-backup-pg1" / name
@@ -266,7 +274,7 @@ def test_copies_go_to_the_control_node_and_the_backup_host(tmp_path):
     for path, entry in taken["files"].items():
         assert hashlib.sha256((local / path).read_bytes()).hexdigest() == entry["sha256"], path
     assert json.loads((local / "manifest.json").read_text()) == taken
-    remote = HOST.check_output(f"cd /srv/backup-copies/mol-backup-pg1/{name} && "
+    remote = HOST.check_output(f"cd {copies}/mol-backup-pg1/{name} && "
                                f"sha256sum {' '.join(sorted(taken['files']))}")
     assert {line.split()[1]: line.split()[0] for line in remote.splitlines()} == {
         path: entry["sha256"] for path, entry in taken["files"].items()}

@@ -14,6 +14,7 @@ from pathlib import Path
 import db_backup
 import db_restore
 import pytest
+from ansible.module_utils import bundle_backup_postgres
 from ansible.module_utils.testing import patch_module_args
 from backup_servers import postgres_cluster
 
@@ -228,6 +229,19 @@ def test_verify_restores_compares_and_drops_the_scratch_database(run_module, pg,
     assert result['tables_verified'] == len(taken['manifest']['row_counts'])
     assert 'verified app from app-base' in result['msg']
     assert pg.databases() == before
+
+
+def test_more_tables_than_one_counting_statement_are_all_counted(run_module, pg, tmp_path):
+    """Counts go COUNT_BATCH tables per statement: every batch is counted, at backup and at restore."""
+    tables = bundle_backup_postgres.COUNT_BATCH + 3
+    pg.psql('CREATE DATABASE many')
+    pg.psql(f"DO $$ BEGIN FOR i IN 1..{tables} LOOP EXECUTE format("
+            "'CREATE TABLE %I AS SELECT generate_series(1, %s) AS n', 'T ''' || i, i); END LOOP; END $$", 'many')
+    root = tmp_path / 'backups'
+    taken = run_module(db_backup.main, dict(pg.options(), database='many', backup_dir=str(root)))
+    assert taken['manifest']['row_counts'] == {f'public."T \'{i}"': i for i in range(1, tables + 1)}
+    verified = restore(run_module, pg, root, database='many', mode='verify')
+    assert verified['tables_verified'] == tables and verified['row_counts'] == taken['manifest']['row_counts']
 
 
 def test_latest_skips_safety_backups_and_other_databases(run_module, pg, taken, tmp_path):
