@@ -1,34 +1,21 @@
 """health_probe kind=mysql end to end, on 127.0.0.1 only.
 
 Failures that need no server (closed port, missing socket, missing driver)
-always run. A throwaway MariaDB primary and GTID replica are started when
-MariaDB's server binaries are found: mariadbd and mariadb-install-db on PATH or
-in /usr/sbin and /usr/bin, or an unpacked tree named by BUNDLE_TEST_MARIADB_ROOT
-(the directory holding usr/, as `dpkg -x` of Debian's mariadb-server-core and
-mariadb-client-core leaves it; add their libraries, liburing2 and libaio1, to
-LD_LIBRARY_PATH when they are not installed).
-Those tests are skipped otherwise; the molecule scenario `mysql` runs the same
-probe against the role's servers in any case.
+always run. The rest run against a throwaway MariaDB primary and GTID replica
+(tests/unit/throwaway_mariadb.py: the machine's MariaDB, or Debian's packages
+unpacked under .cache/); they are skipped only where apt-get cannot fetch those.
+The molecule scenario `mysql` runs the same probe against the role's servers.
 """
 
 import json
-import os
-import shutil
-import socket
-import subprocess
-import tempfile
 import time
-from pathlib import Path
 
 import health_probe
-import pymysql
 import pytest
+from debian_packages import Unavailable
+from throwaway_mariadb import ThrowawayMariadb, free_port
 
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        return sock.getsockname()[1]
+REPLICATION = ('--log-bin=bin', '--gtid-strict-mode=ON')
 
 
 def probe(run_module, **args):
@@ -87,81 +74,18 @@ def test_fails_under_ansible_with_the_unit_diagnosis(ansible_adhoc):
 
 # --- a real primary and GTID replica ------------------------------------------------
 
-def mariadb_tree():
-    """(root, mariadbd, mariadb-install-db) of a MariaDB install, or None."""
-    root = os.environ.get('BUNDLE_TEST_MARIADB_ROOT')
-    candidates = [Path(root)] if root else [Path('/')]
-    for base in candidates:
-        server = base / 'usr' / 'sbin' / 'mariadbd'
-        install = base / 'usr' / 'bin' / 'mariadb-install-db'
-        if server.exists() and install.exists():
-            return base, server, install
-    server, install = shutil.which('mariadbd'), shutil.which('mariadb-install-db')
-    if server and install:
-        return Path('/'), Path(server), Path(install)
-    return None
-
-
-class Server:
-    def __init__(self, tree, base, name, server_id):
-        self.root, self.binary, self.install = tree
-        self.dir = base / name
-        self.socket = str(self.dir / 'mysqld.sock')
-        self.port = free_port()
-        self.server_id = server_id
-        self.process = None
-
-    def start(self, *options):
-        share = self.root / 'usr' / 'share' / 'mysql'
-        subprocess.run([str(self.install), '--no-defaults', f'--basedir={self.root / "usr"}',
-                        f'--datadir={self.dir / "data"}', '--auth-root-authentication-method=normal',
-                        '--skip-test-db', '--user=root', '--skip-name-resolve'],
-                       check=True, capture_output=True, text=True, timeout=120)
-        self.process = subprocess.Popen(
-            [str(self.binary), '--no-defaults', f'--basedir={self.root / "usr"}', f'--lc-messages-dir={share}',
-             f'--datadir={self.dir / "data"}', f'--socket={self.socket}', f'--port={self.port}',
-             '--bind-address=127.0.0.1', '--user=root', f'--server-id={self.server_id}', '--log-bin=bin',
-             '--gtid-strict-mode=ON', '--skip-name-resolve', '--innodb-buffer-pool-size=16M',
-             f'--pid-file={self.dir / "mysqld.pid"}', f'--log-error={self.dir / "error.log"}', *options],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 60
-        while not Path(self.socket).exists():
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                log = (self.dir / 'error.log').read_text() if (self.dir / 'error.log').exists() else ''
-                pytest.fail(f'mariadbd {self.dir.name} did not start:\n{log[-3000:]}')
-            time.sleep(0.1)
-
-    def sql(self, *queries):
-        connection = pymysql.connect(unix_socket=self.socket, user='root', autocommit=True,
-                                     cursorclass=pymysql.cursors.DictCursor)
-        try:
-            with connection.cursor() as cursor:
-                for query in queries:
-                    cursor.execute(query)
-                return cursor.fetchall()
-        finally:
-            connection.close()
-
-    def stop(self):
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(timeout=60)
-
-
 @pytest.fixture(scope='module')
 def mariadb_pair():
-    tree = mariadb_tree()
-    if not tree:
-        pytest.skip('MariaDB server binaries (mariadbd, mariadb-install-db) are not installed; '
-                    'set BUNDLE_TEST_MARIADB_ROOT to an unpacked mariadb-server-core')
-    base = Path(tempfile.mkdtemp(prefix='health-probe-mysql-'))
-    primary, replica = Server(tree, base, 'primary', 1), Server(tree, base, 'replica', 2)
     try:
-        primary.start()
+        primary, replica = ThrowawayMariadb(), ThrowawayMariadb()
+    except Unavailable as exc:
+        pytest.skip(str(exc))
+    try:
+        primary.start('--server-id=1', *REPLICATION)
         primary.sql("CREATE USER repl@'127.0.0.1' IDENTIFIED BY 'repl-pw'",
                     "GRANT REPLICATION SLAVE ON *.* TO repl@'127.0.0.1'",
                     "CREATE USER nopriv@localhost IDENTIFIED BY 'nopriv-pw'")
-        replica.start('--read-only=ON', '--log-slave-updates=ON')
+        replica.start('--server-id=2', *REPLICATION, '--read-only=ON', '--log-slave-updates=ON')
         replica.sql(f"CHANGE MASTER TO master_host='127.0.0.1', master_port={primary.port}, master_user='repl', "
                     "master_password='repl-pw', master_use_gtid=slave_pos", 'START REPLICA')
         deadline = time.monotonic() + 60
@@ -172,7 +96,6 @@ def mariadb_pair():
     finally:
         replica.stop()
         primary.stop()
-        shutil.rmtree(base, ignore_errors=True)
 
 
 def test_primary_with_a_connected_replica(run_module, mariadb_pair):

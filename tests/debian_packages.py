@@ -1,0 +1,67 @@
+"""Debian packages for the tests, unpacked under .cache/debian-tools/ (git-ignored).
+
+The tests use the same packages the roles install (promtool from prometheus, MariaDB's
+server), in the versions this machine's apt offers: `apt-get download` fetches them the
+first time and `dpkg-deb -x` unpacks them into one tree per name. Nothing is installed
+system-wide and no service starts.
+"""
+
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import pytest
+
+CACHE = Path(__file__).resolve().parents[1] / '.cache' / 'debian-tools'
+
+
+class Unavailable(Exception):
+    """This machine has no apt-get or dpkg-deb to fetch packages with."""
+
+
+def _run(command, cwd=None):
+    return subprocess.run([str(part) for part in command], cwd=cwd, capture_output=True, text=True, timeout=600,
+                          check=False)
+
+
+def _apt_get(*args, cwd=None):
+    command = ['apt-get', *args]
+    result = _run(command, cwd)
+    if result.returncode != 0 and os.geteuid() == 0:
+        # A fresh machine has no package lists yet.
+        _run(['apt-get', 'update', '-qq'])
+        result = _run(command, cwd)
+    if result.returncode != 0:
+        pytest.fail(f"{' '.join(command)} failed ({result.stderr.strip()}); as root, run apt-get update and try again.")
+    return result.stdout
+
+
+def unpacked(name, packages, dependencies=False):
+    """Root of the tree (usr/...) holding Debian's <packages>, fetched and unpacked the first time.
+
+    With dependencies, the tree also holds what apt would install with them on this
+    machine: the libraries it lacks, for LD_LIBRARY_PATH.
+    """
+    tree = CACHE / name
+    if tree.exists():
+        return tree
+    if not shutil.which('apt-get') or not shutil.which('dpkg-deb'):
+        raise Unavailable(f"Debian's {', '.join(packages)} cannot be fetched: this machine lacks apt-get or "
+                          'dpkg-deb; run the tests on Debian or Ubuntu.')
+    if dependencies:
+        plan = _apt_get('install', '--simulate', '--no-install-recommends', '-qq', *packages)
+        packages = sorted({*packages, *(line.split()[1] for line in plan.splitlines() if line.startswith('Inst '))})
+    CACHE.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=CACHE) as work:
+        download, partial = Path(work, 'download'), Path(work, 'tree')
+        download.mkdir()
+        _apt_get('download', *packages, cwd=download)
+        for deb in sorted(download.glob('*.deb')):
+            result = _run(['dpkg-deb', '-x', deb, partial])
+            if result.returncode != 0:
+                pytest.fail(f'dpkg-deb -x {deb.name} failed: {result.stderr.strip()}')
+        # Whole or not at all: an interrupted first run leaves no half tree behind.
+        partial.rename(tree)
+    return tree
