@@ -65,3 +65,13 @@ def unpacked(name, packages, dependencies=False):
         # Whole or not at all: an interrupted first run leaves no half tree behind.
         partial.rename(tree)
     return tree
+
+
+def library_env(root):
+    """The environment with the tree's own libraries first on LD_LIBRARY_PATH."""
+    env = dict(os.environ)
+    # Bookworm's packages put libraries in both (libncurses6 in lib/).
+    libraries = [str(path) for pattern in ('usr/lib/*-linux-gnu', 'lib/*-linux-gnu')
+                 for path in Path(root).glob(pattern)]
+    env['LD_LIBRARY_PATH'] = ':'.join(filter(None, [*libraries, env.get('LD_LIBRARY_PATH')]))
+    return env

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pymysql
 import pytest
-from debian_packages import unpacked
+from debian_packages import library_env, unpacked
 from throwaway_postgres import free_port
 
 
@@ -44,12 +44,7 @@ def installation():
 class ThrowawayMariadb:
     def __init__(self):
         self.root, self.binary, self.install = installation()
-        self.env = dict(os.environ)
-        if self.root != Path('/'):
-            # Bookworm's packages put libraries in both (libncurses6 in lib/).
-            libraries = [str(path) for pattern in ('usr/lib/*-linux-gnu', 'lib/*-linux-gnu')
-                         for path in self.root.glob(pattern)]
-            self.env['LD_LIBRARY_PATH'] = ':'.join(filter(None, [*libraries, self.env.get('LD_LIBRARY_PATH')]))
+        self.env = dict(os.environ) if self.root == Path('/') else library_env(self.root)
         self.port = free_port()
         self.base = None
         self.socket = None

@@ -2,8 +2,8 @@
 
 tcp and http always run. postgres runs against a throwaway primary and
 streaming replica when PostgreSQL's server binaries (initdb, pg_ctl,
-pg_basebackup) are installed; pgbouncer additionally needs a pgbouncer binary
-on PATH or in BUNDLE_TEST_PGBOUNCER. Both are skipped otherwise.
+pg_basebackup) are installed (skipped otherwise); pgbouncer runs the one on PATH or
+in BUNDLE_TEST_PGBOUNCER, or else Debian's, unpacked under .cache (tests/debian_packages.py).
 """
 
 import json
@@ -20,6 +20,7 @@ from pathlib import Path
 
 import health_probe
 import pytest
+from debian_packages import Unavailable, library_env, unpacked
 
 
 def free_port():
@@ -228,12 +229,12 @@ class Servers:
         self.base = base
         self.user = user
 
-    def run(self, *command, check=True):
+    def run(self, *command, check=True, env=None):
         kwargs = {}
         if self.user:
             kwargs = dict(user=self.user[0], group=self.user[1], extra_groups=[])
         return subprocess.run([str(part) for part in command], cwd=self.base, capture_output=True, text=True,
-                              check=check, timeout=120, **kwargs)
+                              check=check, timeout=120, env=env, **kwargs)
 
     def log(self, name):
         path = self.base / name
@@ -335,16 +336,22 @@ def test_postgres_missing_database(run_module, postgres_pair):
     assert 'database "nope" does not exist' in result['msg']
 
 
-def pgbouncer_binary():
-    return os.environ.get('BUNDLE_TEST_PGBOUNCER') or shutil.which('pgbouncer') or (
+def pgbouncer_command():
+    """(binary, environment): an installed pgbouncer, or Debian's unpacked under .cache."""
+    binary = os.environ.get('BUNDLE_TEST_PGBOUNCER') or shutil.which('pgbouncer') or (
         '/usr/sbin/pgbouncer' if os.path.exists('/usr/sbin/pgbouncer') else None)
+    if binary:
+        return binary, None
+    try:
+        root = unpacked('pgbouncer', ['pgbouncer'], dependencies=True)
+    except Unavailable as reason:
+        pytest.skip(str(reason))
+    return root / 'usr' / 'sbin' / 'pgbouncer', library_env(root)
 
 
 @pytest.fixture(scope='module')
 def pgbouncer_port(postgres_pair):
-    binary = pgbouncer_binary()
-    if not binary:
-        pytest.skip('pgbouncer is not installed (set BUNDLE_TEST_PGBOUNCER to its path)')
+    binary, env = pgbouncer_command()
     servers = postgres_pair['servers']
     port = free_port()
     config = servers.base / 'pgbouncer.ini'
@@ -356,7 +363,7 @@ def pgbouncer_port(postgres_pair):
         f'listen_addr = 127.0.0.1\nlisten_port = {port}\nunix_socket_dir =\n'
         f'auth_type = trust\nauth_file = {servers.base}/userlist.txt\nadmin_users = postgres\n'
         f'logfile = {servers.base}/pgbouncer.log\npidfile = {servers.base}/pgbouncer.pid\n')
-    servers.run(binary, '-d', config)
+    servers.run(binary, '-d', config, env=env)
     pidfile = servers.base / 'pgbouncer.pid'
     try:
         deadline = time.monotonic() + 10
