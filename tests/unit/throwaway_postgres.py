@@ -40,18 +40,30 @@ def free_port():
         return sock.getsockname()[1]
 
 
+def server_user():
+    """Uid and gid to run PostgreSQL as when running as root (it refuses root), else None."""
+    if os.geteuid() != 0:
+        return None
+    try:
+        entry = pwd.getpwnam('postgres')
+    except KeyError as exc:
+        raise Unavailable('running as root and there is no postgres user to run PostgreSQL as') from exc
+    return entry.pw_uid, entry.pw_gid
+
+
+def run_as(user, cwd, *command, check=True, env=None):
+    """Run a command in cwd, as user (uid, gid) when one is given."""
+    kwargs = dict(user=user[0], group=user[1], extra_groups=[]) if user else {}
+    return subprocess.run([str(part) for part in command], cwd=cwd, capture_output=True, text=True,
+                          check=check, timeout=120, env=env, **kwargs)
+
+
 class ThrowawayPostgres:
     def __init__(self, superuser_password='throwaway-superuser'):
         self.bindir = postgres_bindir()
         if not self.bindir or not (self.bindir / 'pg_ctl').exists():
             raise Unavailable('PostgreSQL server binaries (initdb, pg_ctl) are not installed')
-        self.user = None
-        if os.geteuid() == 0:
-            try:
-                entry = pwd.getpwnam('postgres')
-            except KeyError as exc:
-                raise Unavailable('running as root and there is no postgres user to run PostgreSQL as') from exc
-            self.user = (entry.pw_uid, entry.pw_gid)
+        self.user = server_user()
         self.password = superuser_password
         self.port = free_port()
         self.base = None
@@ -62,11 +74,7 @@ class ThrowawayPostgres:
         return int(self.bindir.parent.name) if self.bindir.parent.name.isdigit() else None
 
     def run(self, *command, check=True, env=None):
-        kwargs = {}
-        if self.user:
-            kwargs = dict(user=self.user[0], group=self.user[1], extra_groups=[])
-        return subprocess.run([str(c) for c in command], cwd=self.base, capture_output=True, text=True,
-                              check=check, timeout=120, env=env, **kwargs)
+        return run_as(self.user, self.base, *command, check=check, env=env)
 
     def start(self):
         self.base = Path(tempfile.mkdtemp(prefix='throwaway-pg-'))

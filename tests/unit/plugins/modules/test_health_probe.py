@@ -8,7 +8,6 @@ in BUNDLE_TEST_PGBOUNCER, or else Debian's, unpacked under .cache (tests/debian_
 
 import json
 import os
-import pwd
 import shutil
 import socket
 import subprocess
@@ -21,12 +20,8 @@ from pathlib import Path
 import health_probe
 import pytest
 from debian_packages import Unavailable, library_env, unpacked
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        return sock.getsockname()[1]
+from throwaway_postgres import Unavailable as PostgresUnavailable
+from throwaway_postgres import free_port, postgres_bindir, run_as, server_user
 
 
 @pytest.fixture
@@ -206,22 +201,6 @@ def test_documentation_renders(ansible_doc, module):
 
 # --- postgres and pgbouncer on real servers ---------------------------------------
 
-def postgres_bindir():
-    initdb = shutil.which('initdb') or next(iter(sorted(Path('/usr/lib/postgresql').glob('*/bin/initdb'))), None)
-    return Path(initdb).resolve().parent if initdb else None
-
-
-def server_user():
-    """Uid and gid to run PostgreSQL as; it refuses to run as root."""
-    if os.geteuid() != 0:
-        return None
-    try:
-        entry = pwd.getpwnam('postgres')
-    except KeyError:
-        pytest.skip('running as root and there is no postgres user to run PostgreSQL as')
-    return entry.pw_uid, entry.pw_gid
-
-
 class Servers:
     """Runs commands as the server user inside one throwaway directory."""
 
@@ -230,11 +209,7 @@ class Servers:
         self.user = user
 
     def run(self, *command, check=True, env=None):
-        kwargs = {}
-        if self.user:
-            kwargs = dict(user=self.user[0], group=self.user[1], extra_groups=[])
-        return subprocess.run([str(part) for part in command], cwd=self.base, capture_output=True, text=True,
-                              check=check, timeout=120, env=env, **kwargs)
+        return run_as(self.user, self.base, *command, check=check, env=env)
 
     def log(self, name):
         path = self.base / name
@@ -247,7 +222,10 @@ def postgres_pair():
     bindir = postgres_bindir()
     if not bindir or not (bindir / 'pg_basebackup').exists():
         pytest.skip('PostgreSQL server binaries (initdb, pg_ctl, pg_basebackup) are not installed')
-    user = server_user()
+    try:
+        user = server_user()
+    except PostgresUnavailable as reason:
+        pytest.skip(str(reason))
     base = Path(tempfile.mkdtemp(prefix='health-probe-pg-'))
     if user:
         os.chown(base, *user)
