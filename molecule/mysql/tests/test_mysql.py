@@ -64,6 +64,7 @@ def probe(target_name, **args):
     env = dict(ansible_env(), ANSIBLE_LOAD_CALLBACK_PLUGINS="1", ANSIBLE_STDOUT_CALLBACK="json",
                ANSIBLE_LIBRARY=str(PROJECT / "plugins" / "modules"),
                ANSIBLE_MODULE_UTILS=str(PROJECT / "plugins" / "module_utils"),
+               ANSIBLE_LOOKUP_PLUGINS=str(PROJECT / "plugins" / "lookup"),
                ANSIBLE_PYTHON_INTERPRETER="auto_silent")
     env.pop("ANSIBLE_CONFIG")
     completed = subprocess.run(["ansible", "-i", INVENTORY, target_name, "-m", "health_probe",
