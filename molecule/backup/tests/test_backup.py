@@ -278,3 +278,31 @@ def test_copies_go_to_the_control_node_and_the_backup_host_and_follow_retention(
                                f"sha256sum {' '.join(sorted(taken['files']))}")
     assert {line.split()[1]: line.split()[0] for line in remote.splitlines()} == {
         path: entry["sha256"] for path, entry in taken["files"].items()}
+
+
+def test_a_copy_cut_short_by_a_full_disk_leaves_no_partial_copy(tmp_path):
+    """The control node's disk fills during the fetch: the run fails naming the copy, the
+    partial copy is removed, and the backup on the host stays complete."""
+    full = tmp_path / "full"
+    full.mkdir()
+    # Room for the small files of the backup, not for the table data.
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=96k,mode=0700", "tmpfs", str(full)],
+                             capture_output=True, text=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here (needs root): {mounted.stderr.strip()}")
+    try:
+        directory = fresh_dir()
+        result = backup(directory, "-e", f"backup_controller_dir={full}")
+        assert result.returncode != 0, result.stdout[-4000:]
+        text = " ".join(result.stdout.split())
+        name = newest(directory)
+        assert f"Copying {name} of mol-backup-pg1 to {full} on the control node failed" in text
+        assert "The partial copy was removed" in text
+        assert os.listdir(full / "mol-backup-pg1") == []
+        # The backup on the host is whole: every file matches its manifest.
+        taken = manifest(f"{directory}/{name}")
+        remote = HOST.check_output(f"cd {directory}/{name} && sha256sum {' '.join(sorted(taken['files']))}")
+        assert {line.split()[1]: line.split()[0] for line in remote.splitlines()} == {
+            path: entry["sha256"] for path, entry in taken["files"].items()}
+    finally:
+        subprocess.run(["umount", str(full)], check=True)
