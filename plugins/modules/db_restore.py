@@ -81,27 +81,6 @@ options:
     description: Parallel jobs of C(pg_restore), and threads that hash files and count rows.
     type: int
     default: 2
-  login_user:
-    description:
-      - User to connect as. V(postgres) defaults to V(postgres), V(mysql) to V(root).
-    type: str
-  login_password:
-    description:
-      - Password of O(login_user), or the Redis password. Never logged.
-    type: str
-  login_host:
-    description: V(redis) only. Defaults to V(127.0.0.1).
-    type: str
-  login_unix_socket:
-    description:
-      - V(postgres) defaults to V(/var/run/postgresql); V(mysql) to V(/run/mysqld/mysqld.sock).
-    type: str
-  port:
-    description: Server port. Defaults to V(5432), V(3306) or V(6379).
-    type: int
-  bin_dir:
-    description: Directory of the client tools. Defaults to the tools found on C(PATH).
-    type: path
   globals:
     description:
       - V(postgres) only. V(missing) creates the roles of the backup's C(globals.sql) that do
@@ -119,14 +98,9 @@ options:
   timeout:
     description: V(redis) only. Seconds to wait for the server to load the data. Defaults to V(300).
     type: int
-  data_dir:
-    description: V(redis) only. The server's data directory. Defaults to V(/var/lib/redis).
-    type: path
-  rdb_filename:
-    description: V(redis) only. The server's RDB file name. Defaults to V(dump.rdb).
-    type: str
 extends_documentation_fragment:
   - action_common_attributes
+  - bundle_backup
 attributes:
   check_mode:
     support: full

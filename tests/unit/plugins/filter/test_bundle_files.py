@@ -3,10 +3,12 @@
 import grp
 import importlib.util
 import os
+import pathlib
 import pwd
 
 import pytest
-from conftest import REPO
+
+REPO = pathlib.Path(__file__).resolve().parents[4]
 
 spec = importlib.util.spec_from_file_location('bundle_files', REPO / 'plugins' / 'filter' / 'bundle_files.py')
 bundle_files = importlib.util.module_from_spec(spec)

@@ -3,11 +3,13 @@
 import concurrent.futures
 import importlib.util
 import os
+import pathlib
 import stat
 
 import pytest
 from ansible.errors import AnsibleLookupError
-from conftest import REPO
+
+REPO = pathlib.Path(__file__).resolve().parents[4]
 
 spec = importlib.util.spec_from_file_location('lab_secret', REPO / 'plugins' / 'lookup' / 'lab_secret.py')
 lab_secret = importlib.util.module_from_spec(spec)
