@@ -101,6 +101,36 @@ def default_endpoint(params):
     return params['host'], params['port']
 
 
+def socket_or_host_endpoint(params):
+    """The socket when a database probe connects through it, else the host."""
+    return params['login_unix_socket'] or params['host'], params['port']
+
+
+def replication_expectations(params, by_role, replicas_phrase):
+    """What a primary/replica database probe expects, and the phrases that say it.
+
+    by_role maps an expected role to the (expected, phrases) its kind adds;
+    replicas_phrase names what min_streaming_replicas counts."""
+    role = params.get('expect_role', 'any')
+    expected = {'role': role}
+    phrases = ['SELECT 1 answering'] if role == 'any' else [f'role={role}']
+    role_expected, role_phrases = by_role.get(role, ({}, []))
+    expected.update(role_expected)
+    phrases += role_phrases
+    if params.get('max_lag_seconds') is not None:
+        expected['max_lag_seconds'] = params['max_lag_seconds']
+        phrases.append(f"lag <= {params['max_lag_seconds']:g} s")
+    if params.get('max_lag_bytes') is not None:
+        expected['max_lag_bytes'] = params['max_lag_bytes']
+        phrases.append(f"lag <= {params['max_lag_bytes']} bytes")
+    if params.get('warn_lag_seconds') is not None:
+        expected['warn_lag_seconds'] = params['warn_lag_seconds']
+    if params.get('min_streaming_replicas') is not None:
+        expected['min_streaming_replicas'] = params['min_streaming_replicas']
+        phrases.append(f"{replicas_phrase} >= {params['min_streaming_replicas']}")
+    return expected, phrases
+
+
 def probe_argument_spec(probes):
     """Merge the common options with every kind's options.
 

@@ -14,7 +14,13 @@ from __future__ import annotations
 import traceback
 
 from ansible.module_utils.basic import missing_required_lib
-from ansible.module_utils.bundle_health import Probe, ProbeError, describe_error
+from ansible.module_utils.bundle_health import (
+    Probe,
+    ProbeError,
+    describe_error,
+    replication_expectations,
+    socket_or_host_endpoint,
+)
 from ansible.module_utils.bundle_probe_postgres import ARGUMENT_SPEC as POSTGRES_ARGUMENT_SPEC
 
 # Debian's python3-pymysql on the target hosts; PyMySQL from the venv on the control node.
@@ -187,32 +193,11 @@ def evaluate_mysql(observed, params):
 
 
 def mysql_expectations(params):
-    role = params.get('expect_role', 'any')
-    max_lag = params.get('max_lag_seconds')
-    warn_lag = params.get('warn_lag_seconds')
-    wanted = params.get('min_streaming_replicas')
-    expected = {'role': role}
-    phrases = ['SELECT 1 answering'] if role == 'any' else [f'role={role}']
-    if role == 'replica':
-        expected.update(io_running='Yes', sql_running='Yes', read_only=True)
-        phrases += ['replica IO and SQL threads running', 'read_only=ON']
-    if role == 'primary':
-        expected['read_only'] = False
-        phrases.append('read_only=OFF')
-    if max_lag is not None:
-        expected['max_lag_seconds'] = max_lag
-        phrases.append(f'lag <= {max_lag:g} s')
-    if warn_lag is not None:
-        expected['warn_lag_seconds'] = warn_lag
-    if wanted is not None:
-        expected['min_streaming_replicas'] = wanted
-        phrases.append(f'connected replicas >= {wanted}')
-    return expected, phrases
-
-
-def mysql_endpoint(params):
-    """The socket when the probe connects through it, else the host."""
-    return params['login_unix_socket'] or params['host'], params['port']
+    return replication_expectations(params, {
+        'replica': (dict(io_running='Yes', sql_running='Yes', read_only=True),
+                    ['replica IO and SQL threads running', 'read_only=ON']),
+        'primary': (dict(read_only=False), ['read_only=OFF']),
+    }, 'connected replicas')
 
 
 def describe_mysql(observed):
@@ -234,5 +219,5 @@ PROBE = Probe(
     defaults=DEFAULTS,
     preflight=require_pymysql,
     describe=describe_mysql,
-    endpoint=mysql_endpoint,
+    endpoint=socket_or_host_endpoint,
 )

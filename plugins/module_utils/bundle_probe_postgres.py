@@ -9,7 +9,14 @@ import math
 import traceback
 
 from ansible.module_utils.basic import missing_required_lib
-from ansible.module_utils.bundle_health import Probe, ProbeError, describe_error, json_safe_number
+from ansible.module_utils.bundle_health import (
+    Probe,
+    ProbeError,
+    describe_error,
+    json_safe_number,
+    replication_expectations,
+    socket_or_host_endpoint,
+)
 
 # Debian's python3-psycopg2 is what the target hosts have; psycopg 3 is the
 # fallback (the control node's venv has it).
@@ -172,33 +179,9 @@ def evaluate_postgres(observed, params):
 
 
 def postgres_expectations(params):
-    role = params.get('expect_role', 'any')
-    max_lag_seconds = params.get('max_lag_seconds')
-    max_lag_bytes = params.get('max_lag_bytes')
-    warn_lag_seconds = params.get('warn_lag_seconds')
-    min_replicas = params.get('min_streaming_replicas')
-    expected = {'role': role}
-    phrases = ['SELECT 1 answering'] if role == 'any' else [f'role={role}']
-    if role == 'replica':
-        expected['wal_receiver_status'] = 'streaming'
-        phrases.append('wal receiver streaming')
-    if max_lag_seconds is not None:
-        expected['max_lag_seconds'] = max_lag_seconds
-        phrases.append(f'lag <= {max_lag_seconds:g} s')
-    if max_lag_bytes is not None:
-        expected['max_lag_bytes'] = max_lag_bytes
-        phrases.append(f'lag <= {max_lag_bytes} bytes')
-    if warn_lag_seconds is not None:
-        expected['warn_lag_seconds'] = warn_lag_seconds
-    if min_replicas is not None:
-        expected['min_streaming_replicas'] = min_replicas
-        phrases.append(f'streaming replicas >= {min_replicas}')
-    return expected, phrases
-
-
-def postgres_endpoint(params):
-    """The socket directory when the probe connects through it, else the host."""
-    return params['login_unix_socket'] or params['host'], params['port']
+    return replication_expectations(params, {
+        'replica': (dict(wal_receiver_status='streaming'), ['wal receiver streaming']),
+    }, 'streaming replicas')
 
 
 def describe_postgres(observed):
@@ -217,5 +200,5 @@ PROBE = Probe(
     defaults=DEFAULTS,
     preflight=require_pg_driver,
     describe=describe_postgres,
-    endpoint=postgres_endpoint,
+    endpoint=socket_or_host_endpoint,
 )

@@ -10,7 +10,6 @@ from ansible.module_utils.bundle_probe_mysql import (
     describe_mysql,
     describe_mysql_error,
     evaluate_mysql,
-    mysql_endpoint,
     mysql_expectations,
     normalize_replica_status,
 )
@@ -132,6 +131,7 @@ def test_registered_with_its_defaults_and_shared_options():
 
 
 def test_endpoint_is_the_socket_when_one_is_used():
+    mysql_endpoint = PROBE.endpoint
     assert mysql_endpoint(dict(login_unix_socket='/run/mysqld/mysqld.sock', host='127.0.0.1', port=3306)) == (
         '/run/mysqld/mysqld.sock', 3306)
     assert mysql_endpoint(dict(login_unix_socket=None, host='db1', port=3307)) == ('db1', 3307)
