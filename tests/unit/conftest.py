@@ -15,6 +15,11 @@ MODULE_UTILS = REPO / 'plugins' / 'module_utils'
 MODULES = REPO / 'plugins' / 'modules'
 DOC_FRAGMENTS = REPO / 'plugins' / 'doc_fragments'
 VENV_BIN = Path(sys.executable).parent
+# `from ansible_collections.bundle.stack.plugins.module_utils... import ...`: this clone
+# is the collection bundle.stack through the .collections link (see ansible.cfg).
+COLLECTIONS = REPO / '.collections'
+if str(COLLECTIONS) not in sys.path:
+    sys.path.insert(0, str(COLLECTIONS))
 
 # `from ansible.module_utils.bundle_health import ...` resolves like it does
 # with module_utils = plugins/module_utils in ansible.cfg.
