@@ -14,7 +14,7 @@ converged first when needed; --destroy removes them afterwards) or, with
 bench/results/alert_latency.json and the matching section of docs/benchmarks.md.
 
 Run from the repository root, after scripts/setup.sh:
-    .venv/bin/python bench/alert_latency.py [--runs 3] [--target molecule|lab] [--destroy]
+    .venv/bin/python -m bench.alert_latency [--runs 3] [--target molecule|lab] [--destroy]
 
 The molecule scenario imports drill() for its own firing and resolution test.
 """
@@ -32,10 +32,11 @@ import time
 
 import yaml
 
+from tests.support.benchmark_report import write_section
+
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results" / "alert_latency.json"
-DOC = ROOT / "docs" / "benchmarks.md"
-COMMAND = ".venv/bin/python bench/alert_latency.py"
+COMMAND = ".venv/bin/python -m bench.alert_latency"
 UNIT = "postgresql@15-main"
 ALERTMANAGER = "http://127.0.0.1:9093/api/v2/alerts"
 # Container and inventory names of the replica, its primary and the monitoring host.
@@ -138,15 +139,13 @@ def drill(target="molecule", poll=1.0, resolve_timeout=120):
 
 
 def write_doc_section(result):
-    marker_start, marker_end = "<!-- alert-latency:start -->", "<!-- alert-latency:end -->"
     limits = result["runs"][0]["limits"]
     rows = [f"| {index} | {run['fired_s'].get('PostgreSQLDown', 'never')} | "
             f"{run['fired_s'].get('PostgreSQLReplicationBroken', 'never')} | "
             f"{max(run['resolved_s'].values()) if len(run['resolved_s']) == 2 else 'never'} |"
             for index, run in enumerate(result["runs"], 1)]
     bound = result["runs"][0]["deadline_s"]["PostgreSQLDown"]
-    section = "\n".join([
-        marker_start,
+    write_section("alert-latency", "Alert latency: a stopped replica to a firing alert", [
         f"Measured {result['date']} on {result['machine']} against the {result['target']} "
         f"with `{COMMAND}` (written by the script, not by hand). Each run stops PostgreSQL on "
         f"a replica and polls Alertmanager's API once a second.",
@@ -161,14 +160,7 @@ def write_doc_section(result):
         f"{limits['for']['PostgreSQLReplicationBroken']} (PostgreSQLReplicationBroken): at most one scrape, "
         f"the `for:` and two evaluations, {bound - 2:g} s, plus 2 s for delivery and polling = {bound:g} s. "
         f"All runs within it: **{'yes' if result['within_bound'] else 'NO'}**.",
-        marker_end,
     ])
-    text = DOC.read_text() if DOC.exists() else "# Benchmarks\n"
-    if marker_start in text:
-        text = re.sub(re.escape(marker_start) + ".*?" + re.escape(marker_end), lambda _: section, text, flags=re.S)
-    else:
-        text += f"\n## Alert latency: a stopped replica to a firing alert\n\n{section}\n"
-    DOC.write_text(text)
 
 
 def molecule(*args):

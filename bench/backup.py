@@ -38,7 +38,7 @@ Steps (the script does them; run from the repository root after scripts/setup.sh
   5. checks that both restored databases hold the same rows as the source
   6. writes bench/results/backup.json and its section of docs/benchmarks.md
 
-    .venv/bin/python bench/backup.py [--scale 20 --scale 200] [--rounds 5]
+    .venv/bin/python -m bench.backup [--scale 20 --scale 200] [--rounds 5]
 """
 
 import argparse
@@ -47,7 +47,6 @@ import json
 import os
 import pathlib
 import platform
-import re
 import shlex
 import statistics
 import subprocess
@@ -55,10 +54,11 @@ import sys
 import tempfile
 import time
 
+from tests.support.benchmark_report import write_section
+
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results" / "backup.json"
-DOC = ROOT / "docs" / "benchmarks.md"
-COMMAND = ".venv/bin/python bench/backup.py"
+COMMAND = ".venv/bin/python -m bench.backup"
 CONTAINER = "mol-backup-pg1"
 GOAL = 1.15
 BIN = "/usr/lib/postgresql/15/bin"
@@ -221,9 +221,7 @@ def rows_digest(database):
 
 
 def write_doc_section(result):
-    marker_start, marker_end = "<!-- backup:start -->", "<!-- backup:end -->"
     lines = [
-        marker_start,
         f"Measured {result['date']} on {result['machine']} with `{result['command']}` (written by the script, not "
         "by hand). Per scale one pgbench database; every command on the same host, interleaved round by round "
         "(plain first in odd rounds, module first in even ones), a CHECKPOINT before each; "
@@ -264,15 +262,8 @@ def write_doc_section(result):
             f"scale {scale['scale']}: {'met' if scale['goal_met'] else 'NOT met'}" for scale in result["scales"])
         + f". The goal is judged at the largest scale of the run, scale {result['goal_scale']}: "
         f"**{'met' if result['goal_met'] else 'NOT met'}**.",
-        marker_end,
     ]
-    section = "\n".join(lines)
-    text = DOC.read_text() if DOC.exists() else "# Benchmarks\n"
-    if marker_start in text:
-        text = re.sub(re.escape(marker_start) + ".*?" + re.escape(marker_end), lambda _: section, text, flags=re.S)
-    else:
-        text += f"\n## Backup and restore: modules against pg_dump and pg_restore\n\n{section}\n"
-    DOC.write_text(text)
+    write_section("backup", "Backup and restore: modules against pg_dump and pg_restore", lines)
 
 
 def measure(scale, rounds):

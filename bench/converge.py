@@ -10,7 +10,7 @@ machine a converge is bound by CPU, not by waiting. Writes
 bench/results/converge.json and the matching section of docs/benchmarks.md.
 
 Run from the repository root, after scripts/setup.sh:
-    .venv/bin/python bench/converge.py [--rounds 3]
+    .venv/bin/python -m bench.converge [--rounds 3]
 """
 
 import argparse
@@ -25,10 +25,11 @@ import subprocess
 import sys
 import time
 
+from tests.support.benchmark_report import write_section
+
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results" / "converge.json"
-DOC = ROOT / "docs" / "benchmarks.md"
-COMMAND = ".venv/bin/python bench/converge.py"
+COMMAND = ".venv/bin/python -m bench.converge"
 WARM_GOAL_S = 60
 LAB_PREFIX = "bundle-lab-"
 RECAP = re.compile(r"^(\S+)\s+: ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.M)
@@ -102,11 +103,9 @@ def run_row(label, run):
 
 
 def write_doc_section(result):
-    marker_start, marker_end = "<!-- converge:start -->", "<!-- converge:end -->"
     warm = result["warm_median"]
     slowest = sorted(warm["plays"].items(), key=lambda item: -item[1])[:6]
-    section = "\n".join([
-        marker_start,
+    write_section("converge", "Converge: cold and warm", [
         f"Measured {result['date']} on {result['machine']} with `{COMMAND} --rounds {len(result['warm'])}` "
         f"(written by the script, not by hand). CPU columns: seconds of CPU used by the control "
         f"node's ansible processes and by the {result['hosts']} lab containers during the run; "
@@ -125,14 +124,7 @@ def write_doc_section(result):
         f"Warm goal: median under {WARM_GOAL_S} s with changed=0: "
         f"**{'met' if result['warm_goal_met'] else 'NOT met'}** "
         f"(median {warm['seconds']} s; warm/cold ratio {result['warm_over_cold']}).",
-        marker_end,
     ])
-    text = DOC.read_text() if DOC.exists() else "# Benchmarks\n"
-    if marker_start in text:
-        text = re.sub(re.escape(marker_start) + ".*?" + re.escape(marker_end), lambda _: section, text, flags=re.S)
-    else:
-        text += f"\n## Converge: cold and warm\n\n{section}\n"
-    DOC.write_text(text)
 
 
 def main():

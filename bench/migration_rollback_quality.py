@@ -22,7 +22,7 @@ migrations where G and H are the same schema. Writes bench/results/
 migration_rollback_quality.json and the matching section of docs/benchmarks.md.
 
 Run from the repository root, after scripts/setup.sh:
-    .venv/bin/python bench/migration_rollback_quality.py
+    .venv/bin/python -m bench.migration_rollback_quality
 """
 
 import contextlib
@@ -31,23 +31,22 @@ import io
 import json
 import os
 import platform
-import re
 import sys
 import tempfile
 import time
 import uuid
 from pathlib import Path
 
+from tests.support.benchmark_report import write_section
+from tests.support.throwaway_postgres import ThrowawayPostgres
+
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT / 'tests' / 'migrations' / 'quality' / 'postgresql'
 RESULTS = ROOT / 'bench' / 'results' / 'migration_rollback_quality.json'
-DOC = ROOT / 'docs' / 'benchmarks.md'
-COMMAND = '.venv/bin/python bench/migration_rollback_quality.py'
+COMMAND = '.venv/bin/python -m bench.migration_rollback_quality'
 GOAL = 90.0
 LEDGER = 'bundle_migration_ledger'
-MARK_START, MARK_END = '<!-- migration-rollback-quality:start -->', '<!-- migration-rollback-quality:end -->'
 
-sys.path.insert(0, str(ROOT / 'tests' / 'unit'))
 sys.path.insert(0, str(ROOT / 'plugins' / 'modules'))
 import ansible.module_utils  # noqa: E402
 
@@ -57,7 +56,6 @@ import schema_rollback  # noqa: E402
 from ansible.module_utils.bundle_migrate import split_sections  # noqa: E402
 from ansible.module_utils.bundle_migrate_pg import PgCatalog  # noqa: E402
 from ansible.module_utils.testing import patch_module_args  # noqa: E402
-from throwaway_postgres import ThrowawayPostgres  # noqa: E402
 
 PASSWORD = 'bench-' + uuid.uuid4().hex
 
@@ -173,8 +171,7 @@ def write_doc_section(result):
             f"{s['down_broken']} | {s['percent']} % |" for name, s in result['sets'].items()]
     total = result['total']
     misses = [o for o in result['outcomes'] if o['status'] in ('mismatch', 'unsupported', 'failed')]
-    section = '\n'.join([
-        MARK_START,
+    write_section('migration-rollback-quality', 'Schema migrations: generated rollback against handwritten downs', [
         f"Measured {result['date']} on {result['machine']}, PostgreSQL {result['server_version']}, with "
         f"`{COMMAND}` (written by the script, not by hand). Each migration of `tests/migrations/quality/postgresql` "
         'is applied, rolled back with generated reverse SQL, and compared (catalogs and pg_dump) with the same '
@@ -191,14 +188,7 @@ def write_doc_section(result):
         '',
         *(['Misses:', ''] + [f"- `{o['set']}/{o['migration']}` ({o['status']}): {o.get('detail', '')[:240]}"
                              for o in misses] if misses else ['No misses.']),
-        MARK_END,
     ])
-    text = DOC.read_text() if DOC.exists() else '# Benchmarks\n'
-    if MARK_START in text:
-        text = re.sub(re.escape(MARK_START) + '.*?' + re.escape(MARK_END), lambda _: section, text, flags=re.S)
-    else:
-        text += f'\n## Schema migrations: generated rollback against handwritten downs\n\n{section}\n'
-    DOC.write_text(text)
 
 
 def main():

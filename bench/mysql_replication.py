@@ -14,8 +14,8 @@ docs/benchmarks.md.
 
 Run from the repository root on a converged lab (or, with the options, on the
 molecule scenario `mysql` after `molecule converge -s mysql`):
-    .venv/bin/python bench/mysql_replication.py
-    .venv/bin/python bench/mysql_replication.py --primary mol-mysql1 --replica mol-mysql2 \
+    .venv/bin/python -m bench.mysql_replication
+    .venv/bin/python -m bench.mysql_replication --primary mol-mysql1 --replica mol-mysql2 \
         --secrets "$MOLECULE_EPHEMERAL_DIRECTORY/secrets"
 """
 
@@ -25,7 +25,6 @@ import json
 import os
 import pathlib
 import platform
-import re
 import statistics
 import subprocess
 import sys
@@ -34,15 +33,15 @@ import uuid
 
 import pymysql
 
+from tests.support.benchmark_report import write_section
+
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results" / "mysql_replication.json"
-DOC = ROOT / "docs" / "benchmarks.md"
-COMMAND = ".venv/bin/python bench/mysql_replication.py"
+COMMAND = ".venv/bin/python -m bench.mysql_replication"
 ROWS = 200
 BURST_ROWS = 2000
 ROW_DEADLINE_S = 5.0
 CATCH_UP_DEADLINE_S = 60.0
-MARK_START, MARK_END = "<!-- mysql-replication:start -->", "<!-- mysql-replication:end -->"
 
 
 def container_address(name):
@@ -110,8 +109,7 @@ def measure(primary, replica):
 
 def write_doc_section(result, target):
     vis, burst = result["visibility_ms"], result["burst"]
-    section = "\n".join([
-        MARK_START,
+    write_section("mysql-replication", "MariaDB replication: write to replica visibility", [
         f"Measured {result['date']} on {result['machine']} against {target} with `{COMMAND}` "
         f"(written by the script, not by hand). The application user over TCP, single client:",
         "",
@@ -122,14 +120,7 @@ def write_doc_section(result, target):
         f"| write visible on the replica, max | {vis['max']} ms |",
         f"| burst of {burst['rows']} inserts, one client | {burst['write_s']} s ({burst['inserts_per_s']}/s) |",
         f"| replica at the primary's GTID position after the burst | +{burst['replica_lag_after_burst_s']} s |",
-        MARK_END,
     ])
-    text = DOC.read_text() if DOC.exists() else "# Benchmarks\n"
-    if MARK_START in text:
-        text = re.sub(re.escape(MARK_START) + ".*?" + re.escape(MARK_END), lambda _: section, text, flags=re.S)
-    else:
-        text += f"\n## MariaDB replication: write to replica visibility\n\n{section}\n"
-    DOC.write_text(text)
 
 
 def main():

@@ -6,7 +6,7 @@ network bundle-mol-redis, 172.30.215.0/24), converged with the real site.yml:
 
     source .venv/bin/activate
     molecule create -s redis && molecule converge -s redis
-    python bench/redis_failover.py            # 3 drills; --drills N for more
+    python -m bench.redis_failover            # 3 drills; --drills N for more
     molecule destroy -s redis
 
 Each drill, through a redis-py Sentinel client on the control node (Sentinel.discover_master,
@@ -36,7 +36,6 @@ import json
 import os
 import pathlib
 import platform
-import re
 import statistics
 import subprocess
 import sys
@@ -47,10 +46,11 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 from redis.sentinel import MasterNotFoundError, Sentinel
 
+from tests.support.benchmark_report import write_section
+
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results" / "redis_failover.json"
-DOC = ROOT / "docs" / "benchmarks.md"
-COMMAND = ".venv/bin/python bench/redis_failover.py"
+COMMAND = ".venv/bin/python -m bench.redis_failover"
 CONTAINERS = ["mol-redis1", "mol-redis2", "mol-redis3"]
 SUBNET_PREFIX = "172.30.215."
 MASTER_NAME = "bundle"
@@ -58,7 +58,6 @@ GOAL_MARGIN_S = 2.0
 MAX_DRILL_S = 60.0
 MAX_WRITES = 30000
 SETTLE_S = 120.0
-MARKERS = ("<!-- redis-failover:start -->", "<!-- redis-failover:end -->")
 
 
 def docker(*args):
@@ -217,14 +216,12 @@ def drill(cluster, number):
 
 
 def write_doc_section(result):
-    start, end = MARKERS
     settings = result["sentinel_settings"]
     rows = [f"| {i} | {d['old_master']} -> {d['new_master']} | {d['failover_s']} | {d['from_stop_command_s']} | "
             f"{d['writes']} | "
             f"{d['acknowledged']} | {d['errors']} | {d['acknowledged_lost']} |"
             for i, d in enumerate(result["drills"], 1)]
-    section = "\n".join([
-        start,
+    write_section("redis-failover", "Redis failover through Sentinel", [
         f"Measured {result['date']} on {result['machine']} (load average {result['load_average_1m']['start']} at the "
         f"start, {result['load_average_1m']['end']} at the end) with `{result['command']}` against the molecule "
         f"scenario `redis` (written by the script, not by hand). Sentinel settings: down-after-milliseconds "
@@ -245,14 +242,7 @@ def write_doc_section(result):
         f"**{'met' if result['failover_goal_met'] else 'NOT met'}**. "
         f"Acknowledged writes lost: {result['acknowledged_lost']}; goal 0: "
         f"**{'met' if result['lost_goal_met'] else 'NOT met'}**.",
-        end,
     ])
-    text = DOC.read_text() if DOC.exists() else "# Benchmarks\n"
-    if start in text:
-        text = re.sub(re.escape(start) + ".*?" + re.escape(end), lambda _: section, text, flags=re.S)
-    else:
-        text += f"\n## Redis failover through Sentinel\n\n{section}\n"
-    DOC.write_text(text)
 
 
 def main():

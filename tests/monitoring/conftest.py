@@ -2,11 +2,12 @@
 
 They come from the same Debian packages the roles install (prometheus,
 prometheus-alertmanager), unpacked under .cache/ the first time by
-tests/debian_packages.py; nothing is installed system-wide.
+tests/support/debian_packages.py; nothing is installed system-wide.
 """
 
-import debian_packages
 import pytest
+
+from tests.support import debian_packages
 
 
 def debian_tool(package, binary):

@@ -2,14 +2,15 @@
 valid for Grafana's file provisioning, every panel querying the provisioned
 Prometheus datasource with valid PromQL (promtool parses each query as a
 recording rule). That every query returns data is checked against a live
-Prometheus by the molecule scenario `monitoring` (see bundle_dashboards.py)."""
+Prometheus by the molecule scenario `monitoring` (see tests/support/dashboards.py)."""
 
 import pathlib
 import subprocess
 
 import pytest
 import yaml
-from bundle_dashboards import REQUIRED, dashboard_files, load, panel_queries
+
+from tests.support.dashboards import REQUIRED, dashboard_files, load, panel_queries
 
 PROJECT = pathlib.Path(__file__).resolve().parents[2]
 GRAFANA_DEFAULTS = yaml.safe_load((PROJECT / "roles" / "grafana" / "defaults" / "main.yml").read_text())

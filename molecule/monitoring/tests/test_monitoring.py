@@ -12,7 +12,6 @@ import json
 import os
 import pathlib
 import subprocess
-import sys
 import time
 import urllib.parse
 
@@ -21,14 +20,12 @@ import redis
 import testinfra
 import yaml
 
+from bench import alert_latency
+from tests.support import dashboards
+
 INVENTORY = os.environ["MOLECULE_INVENTORY_FILE"]
 PROJECT = pathlib.Path(os.environ["MOLECULE_PROJECT_DIRECTORY"])
 SECRETS = pathlib.Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / "secrets"
-sys.path.insert(0, str(PROJECT / "bench"))
-sys.path.insert(0, str(PROJECT / "tests" / "monitoring"))
-
-import alert_latency  # noqa: E402
-import bundle_dashboards  # noqa: E402
 
 HOSTS = ["mol-mon-db1", "mol-mon-db2", "mol-mon-pgbouncer1", "mol-mon1"]
 DATABASE_HOSTS = ["mol-mon-db1", "mol-mon-db2"]
@@ -146,8 +143,8 @@ def test_every_dashboard_query_returns_data():
     """Each panel's query of every dashboard, run against this Prometheus,
     returns at least one series: this inventory has every tier, with a replica
     and Sentinels, so no panel is left out."""
-    queries = list(bundle_dashboards.panel_queries())
-    assert {name for name, _, _, _ in queries} == set(bundle_dashboards.dashboard_files())
+    queries = list(dashboards.panel_queries())
+    assert {name for name, _, _, _ in queries} == set(dashboards.dashboard_files())
     exprs = sorted({expr for _, _, _, expr in queries})
     answers = json.loads(MONITOR.check_output(f"echo %s | python3 -c '{QUERY}'", json.dumps(exprs)))
     empty = [(name, title, ref) for name, title, ref, expr in queries if not answers[expr]]
@@ -160,8 +157,8 @@ def test_grafana_provisioning_is_written_from_the_repository():
     assert wanted.items() <= datasource["datasources"][0].items()
     provider = yaml.safe_load(MONITOR.file("/etc/grafana/provisioning/dashboards/bundle.yml").content_string)
     assert provider["providers"][0]["options"]["path"] == "/var/lib/grafana/dashboards"
-    for name in bundle_dashboards.dashboard_files():
-        local = hashlib.sha256((bundle_dashboards.DASHBOARDS / name).read_bytes()).hexdigest()
+    for name in dashboards.dashboard_files():
+        local = hashlib.sha256((dashboards.DASHBOARDS / name).read_bytes()).hexdigest()
         assert MONITOR.file(f"/var/lib/grafana/dashboards/{name}").sha256sum == local, name
     # Source none: nothing installed, no grafana.ini with a password.
     assert not MONITOR.package("grafana").is_installed

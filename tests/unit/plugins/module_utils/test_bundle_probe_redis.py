@@ -1,13 +1,12 @@
 """redis kind of health_probe: the RESP client and the pure verdict logic, then
-health_probe itself against real Redis servers on 127.0.0.1 (see redis_servers.py;
-skipped when no redis-server binary is found)."""
+health_probe itself against real Redis servers on 127.0.0.1 (see
+tests/support/throwaway_redis.py)."""
 
 import io
 import json
 
 import health_probe
 import pytest
-import redis_servers
 from ansible.module_utils.bundle_probe_redis import (
     RespClient,
     RespError,
@@ -20,7 +19,10 @@ from ansible.module_utils.bundle_probe_redis import (
     read_reply,
     redis_expectations,
 )
-from redis_servers import PASSWORDS, free_port
+
+from tests.support import throwaway_redis
+from tests.support.ports import free_port
+from tests.support.throwaway_redis import PASSWORDS
 
 # --- RESP -------------------------------------------------------------------------
 
@@ -151,7 +153,7 @@ def test_expectations_name_what_is_required():
 
 @pytest.fixture(scope='module')
 def servers():
-    yield from redis_servers.cluster()
+    yield from throwaway_redis.cluster()
 
 
 def probe(run_module, check_mode=False, **args):
@@ -168,7 +170,7 @@ def replica_in_sync(servers):
         with RespClient('127.0.0.1', servers['replica'], 2) as client:
             client.auth('monitor', PASSWORDS['monitor'])
             return 'master_link_status:up' in client.call('INFO', 'replication')
-    redis_servers.wait_until(linked, 30, 'the replica linking to its master')
+    throwaway_redis.wait_until(linked, 30, 'the replica linking to its master')
     return servers
 
 

@@ -1,12 +1,11 @@
 """sentinel kind of health_probe: the pure summary and verdict, then health_probe
 against a real Sentinel watching a real master and replica on 127.0.0.1 (see
-redis_servers.py; skipped when no redis-server binary is found)."""
+tests/support/throwaway_redis.py)."""
 
 import json
 
 import health_probe
 import pytest
-import redis_servers
 from ansible.module_utils.bundle_probe_redis import RespError
 from ansible.module_utils.bundle_probe_sentinel import (
     evaluate_sentinel,
@@ -14,7 +13,10 @@ from ansible.module_utils.bundle_probe_sentinel import (
     sentinel_expectations,
     summarize_sentinel,
 )
-from redis_servers import SENTINEL_CLIENT, free_port
+
+from tests.support import throwaway_redis
+from tests.support.ports import free_port
+from tests.support.throwaway_redis import SENTINEL_CLIENT
 
 MASTER_REPLY = ['name', 'main', 'ip', '10.0.0.1', 'port', '6379', 'flags', 'master',
                 'num-slaves', '2', 'num-other-sentinels', '2', 'quorum', '2',
@@ -72,7 +74,7 @@ def test_expectations_name_what_is_required():
 
 @pytest.fixture(scope='module')
 def servers():
-    yield from redis_servers.cluster()
+    yield from throwaway_redis.cluster()
 
 
 def probe(run_module, check_mode=False, **args):

@@ -1,6 +1,5 @@
-"""db_backup on real servers started for the test: a PostgreSQL cluster
-(skipped without initdb/pg_ctl) and a Redis server (skipped without the
-Redis binary). Each case is run as a module would be: check mode first, then
+"""db_backup on real servers started for the test: a throwaway PostgreSQL
+and a throwaway Redis server (tests/support). Each case is run as a module would be: check mode first, then
 for real, then again where a second run must change nothing."""
 
 import json
@@ -9,14 +8,14 @@ from pathlib import Path
 
 import db_backup
 import pytest
-from backup_servers import postgres_cluster, redis_server
+
+from tests.support import throwaway_redis
+from tests.support.throwaway_postgres import ThrowawayPostgres
 
 
 @pytest.fixture(scope='module')
 def pg():
-    with postgres_cluster() as server:
-        if server is None:
-            pytest.skip('PostgreSQL server binaries (initdb, pg_ctl) are not installed')
+    with ThrowawayPostgres() as server:
         server.psql('CREATE ROLE app LOGIN')
         server.psql('CREATE DATABASE app OWNER app')
         server.psql('CREATE TABLE public.items (id int PRIMARY KEY, body text); '
@@ -150,9 +149,7 @@ def test_password_is_not_in_the_result(run_module, pg, tmp_path):
 
 @pytest.fixture(scope='module')
 def redis():
-    with redis_server() as server:
-        if server is None:
-            pytest.skip('the Redis server binary is not installed')
+    with throwaway_redis.server() as server:
         yield server
 
 

@@ -1,8 +1,7 @@
-"""db_restore on a real PostgreSQL cluster started for the test (skipped without
-initdb/pg_ctl): what is restored is identical to what was backed up, a damaged
-backup is refused before anything is touched, an existing database is only
-replaced on request and after a safety backup, and a failed restore leaves the
-target as it was."""
+"""db_restore on a throwaway PostgreSQL started for the test (tests/support): what
+is restored is identical to what was backed up, a damaged backup is refused before
+anything is touched, an existing database is only replaced on request and after a
+safety backup, and a failed restore leaves the target as it was."""
 
 import contextlib
 import hashlib
@@ -16,7 +15,8 @@ import db_restore
 import pytest
 from ansible.module_utils import bundle_backup_postgres
 from ansible.module_utils.testing import patch_module_args
-from backup_servers import postgres_cluster
+
+from tests.support.throwaway_postgres import ThrowawayPostgres
 
 # md5 of each table's rows in a fixed order: equal contents, equal checksums.
 CHECKSUMS = """
@@ -48,9 +48,7 @@ ALTER TABLE history OWNER TO ghost;
 
 @pytest.fixture(scope='module')
 def pg():
-    with postgres_cluster() as server:
-        if server is None:
-            pytest.skip('PostgreSQL server binaries (initdb, pg_ctl) are not installed')
+    with ThrowawayPostgres() as server:
         server.psql('CREATE ROLE app LOGIN')
         server.psql('CREATE ROLE ghost')
         server.psql('CREATE DATABASE app OWNER app')

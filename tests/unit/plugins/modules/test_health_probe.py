@@ -1,9 +1,9 @@
 """health_probe against real listeners on 127.0.0.1.
 
 tcp and http always run. postgres runs against a throwaway primary and
-streaming replica when PostgreSQL's server binaries (initdb, pg_ctl,
-pg_basebackup) are installed (skipped otherwise); pgbouncer runs the one on PATH or
-in BUNDLE_TEST_PGBOUNCER, or else Debian's, unpacked under .cache (tests/debian_packages.py).
+streaming replica from the PostgreSQL of tests/support/throwaway_postgres.py (the
+machine's, or Debian's unpacked under .cache); pgbouncer runs the one on PATH or
+in BUNDLE_TEST_PGBOUNCER, or else Debian's, unpacked under .cache (tests/support/debian_packages.py).
 """
 
 import json
@@ -19,9 +19,10 @@ from pathlib import Path
 
 import health_probe
 import pytest
-from debian_packages import Unavailable, library_env, unpacked
-from throwaway_postgres import Unavailable as PostgresUnavailable
-from throwaway_postgres import free_port, postgres_bindir, run_as, server_user
+
+from tests.support.debian_packages import library_env, unpacked
+from tests.support.ports import free_port
+from tests.support.throwaway_postgres import installation, run_as, server_user
 
 
 @pytest.fixture
@@ -204,12 +205,13 @@ def test_documentation_renders(ansible_doc, module):
 class Servers:
     """Runs commands as the server user inside one throwaway directory."""
 
-    def __init__(self, base, user):
+    def __init__(self, base, user, env):
         self.base = base
         self.user = user
+        self.env = env
 
     def run(self, *command, check=True, env=None):
-        return run_as(self.user, self.base, *command, check=check, env=env)
+        return run_as(self.user, self.base, *command, check=check, env=env or self.env)
 
     def log(self, name):
         path = self.base / name
@@ -219,17 +221,12 @@ class Servers:
 @pytest.fixture(scope='module')
 def postgres_pair():
     """A primary and a streaming replica on 127.0.0.1; sockets in <base>/sock."""
-    bindir = postgres_bindir()
-    if not bindir or not (bindir / 'pg_basebackup').exists():
-        pytest.skip('PostgreSQL server binaries (initdb, pg_ctl, pg_basebackup) are not installed')
-    try:
-        user = server_user()
-    except PostgresUnavailable as reason:
-        pytest.skip(str(reason))
+    bindir, env = installation()
+    user = server_user()
     base = Path(tempfile.mkdtemp(prefix='health-probe-pg-'))
     if user:
         os.chown(base, *user)
-    servers = Servers(base, user)
+    servers = Servers(base, user, env)
     sockets = base / 'sock'
     primary_port, replica_port = free_port(), free_port()
     started = []
@@ -320,10 +317,7 @@ def pgbouncer_command():
         '/usr/sbin/pgbouncer' if os.path.exists('/usr/sbin/pgbouncer') else None)
     if binary:
         return binary, None
-    try:
-        root = unpacked('pgbouncer', ['pgbouncer'], dependencies=True)
-    except Unavailable as reason:
-        pytest.skip(str(reason))
+    root = unpacked('pgbouncer', ['pgbouncer'], dependencies=True)
     return root / 'usr' / 'sbin' / 'pgbouncer', library_env(root)
 
 

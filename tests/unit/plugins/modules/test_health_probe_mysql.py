@@ -2,8 +2,8 @@
 
 Failures that need no server (closed port, missing socket, missing driver)
 always run. The rest run against a throwaway MariaDB primary and GTID replica
-(tests/unit/throwaway_mariadb.py: the machine's MariaDB, or Debian's packages
-unpacked under .cache/); they are skipped only where apt-get cannot fetch those.
+(tests/support/throwaway_mariadb.py: the machine's MariaDB, or Debian's packages
+unpacked under .cache/).
 The molecule scenario `mysql` runs the same probe against the role's servers.
 """
 
@@ -12,8 +12,9 @@ import time
 
 import health_probe
 import pytest
-from debian_packages import Unavailable
-from throwaway_mariadb import ThrowawayMariadb, free_port
+
+from tests.support.ports import free_port
+from tests.support.throwaway_mariadb import ThrowawayMariadb
 
 REPLICATION = ('--log-bin=bin', '--gtid-strict-mode=ON')
 
@@ -76,10 +77,7 @@ def test_fails_under_ansible_with_the_unit_diagnosis(ansible_adhoc):
 
 @pytest.fixture(scope='module')
 def mariadb_pair():
-    try:
-        primary, replica = ThrowawayMariadb(), ThrowawayMariadb()
-    except Unavailable as exc:
-        pytest.skip(str(exc))
+    primary, replica = ThrowawayMariadb(), ThrowawayMariadb()
     try:
         primary.start('--server-id=1', *REPLICATION)
         primary.sql("CREATE USER repl@'127.0.0.1' IDENTIFIED BY 'repl-pw'",

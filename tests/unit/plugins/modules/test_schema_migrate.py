@@ -1,7 +1,7 @@
 """schema_migrate and schema_rollback against a real PostgreSQL on 127.0.0.1.
 
-The server is a throwaway one started by these tests (tests/unit/throwaway_postgres.py)
-from the machine's PostgreSQL binaries; the tests are skipped when there are none.
+The server is a throwaway one started by these tests (tests/support/throwaway_postgres.py:
+the machine's PostgreSQL, or Debian's packages unpacked under .cache/).
 The modules connect over TCP with a password, as a database owner that is not a
 superuser, the way the playbooks run them.
 
@@ -21,7 +21,8 @@ import pytest
 import schema_migrate
 import schema_rollback
 from ansible.module_utils.bundle_migrate_pg import PgCatalog
-from throwaway_postgres import ThrowawayPostgres, Unavailable
+
+from tests.support.throwaway_postgres import ThrowawayPostgres
 
 MIGRATIONS = Path(__file__).resolve().parents[3] / 'migrations' / 'postgresql'
 CORPUS = MIGRATIONS / 'corpus'
@@ -32,10 +33,7 @@ APP_PASSWORD = 'app-' + uuid.uuid4().hex
 
 @pytest.fixture(scope='module')
 def pg():
-    try:
-        server = ThrowawayPostgres().start()
-    except Unavailable as exc:
-        pytest.skip(str(exc))
+    server = ThrowawayPostgres().start()
     try:
         server.create_role('app', APP_PASSWORD)
         server.create_role('reporting', 'x', 'NOLOGIN')

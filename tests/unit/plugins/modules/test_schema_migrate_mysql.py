@@ -1,9 +1,8 @@
 """schema_migrate and schema_rollback against a real MariaDB on 127.0.0.1.
 
-The server is a throwaway one (tests/unit/throwaway_mariadb.py: the machine's MariaDB,
-or Debian's packages unpacked under .cache/); skipped only where apt-get cannot fetch
-those. DDL is not transactional in MariaDB: the tests check that the modules say so and
-verify statement by statement.
+The server is a throwaway one (tests/support/throwaway_mariadb.py: the machine's MariaDB,
+or Debian's packages unpacked under .cache/). DDL is not transactional in MariaDB: the
+tests check that the modules say so and verify statement by statement.
 """
 
 import json
@@ -15,8 +14,8 @@ import pytest
 import schema_migrate
 import schema_rollback
 from ansible.module_utils.bundle_migrate_mysql import MysqlCatalog
-from debian_packages import Unavailable
-from throwaway_mariadb import ThrowawayMariadb
+
+from tests.support.throwaway_mariadb import ThrowawayMariadb
 
 CORPUS = Path(__file__).resolve().parents[3] / 'migrations' / 'mysql' / 'corpus'
 PASSWORD = 'app-' + uuid.uuid4().hex
@@ -24,11 +23,7 @@ PASSWORD = 'app-' + uuid.uuid4().hex
 
 @pytest.fixture(scope='module')
 def mariadb():
-    try:
-        server = ThrowawayMariadb()
-    except Unavailable as exc:
-        pytest.skip(str(exc))
-    with server:
+    with ThrowawayMariadb() as server:
         server.sql(f"CREATE USER app@'127.0.0.1' IDENTIFIED BY '{PASSWORD}'")
         yield server
 

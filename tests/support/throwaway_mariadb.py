@@ -4,7 +4,7 @@ The server binaries (mariadbd, mariadb-install-db) come from the tree named by
 BUNDLE_TEST_MARIADB_ROOT (the directory holding usr/), else from this machine (PATH,
 /usr/sbin), else from Debian's mariadb-server-core and mariadb-client-core, unpacked
 under .cache/ the first time with the libraries this machine lacks
-(tests/debian_packages.py, whose Unavailable says when that is impossible). A tree's
+(debian_packages, whose Unavailable says when that is impossible). A tree's
 own libraries (usr/lib/<triplet>, lib/<triplet>) go on LD_LIBRARY_PATH. The data directory is a
 temporary directory removed on stop; the server listens on a free loopback port and
 on its own socket, where root needs no password.
@@ -22,8 +22,9 @@ from pathlib import Path
 
 import pymysql
 import pytest
-from debian_packages import library_env, unpacked
-from throwaway_postgres import free_port
+
+from tests.support.debian_packages import library_env, unpacked
+from tests.support.ports import free_port
 
 
 def installation():

@@ -1,7 +1,7 @@
 """Debian packages for the tests, unpacked under .cache/debian-tools/ (git-ignored).
 
-The tests use the same packages the roles install (promtool from prometheus, MariaDB's
-server), in the versions this machine's apt offers: `apt-get download` fetches them the
+The tests use the same packages the roles install (promtool from prometheus, the servers of
+PostgreSQL, MariaDB and PgBouncer), in the versions this machine's apt offers: `apt-get download` fetches them the
 first time and `dpkg-deb -x` unpacks them into one tree per name. Nothing is installed
 system-wide and no service starts.
 """
@@ -12,13 +12,11 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-import pytest
-
-CACHE = Path(__file__).resolve().parents[1] / '.cache' / 'debian-tools'
+CACHE = Path(__file__).resolve().parents[2] / '.cache' / 'debian-tools'
 
 
 class Unavailable(Exception):
-    """This machine has no apt-get or dpkg-deb to fetch packages with."""
+    """The packages cannot be fetched here: no apt-get or dpkg-deb, or apt-get failed."""
 
 
 def _run(command, cwd=None):
@@ -34,7 +32,8 @@ def _apt_get(*args, cwd=None):
         _run(['apt-get', 'update', '-qq'])
         result = _run(command, cwd)
     if result.returncode != 0:
-        pytest.fail(f"{' '.join(command)} failed ({result.stderr.strip()}); as root, run apt-get update and try again.")
+        raise Unavailable(f"{' '.join(command)} failed ({result.stderr.strip()}); "
+                          'as root, run apt-get update and try again.')
     return result.stdout
 
 
@@ -61,10 +60,22 @@ def unpacked(name, packages, dependencies=False):
         for deb in sorted(download.glob('*.deb')):
             result = _run(['dpkg-deb', '-x', deb, partial])
             if result.returncode != 0:
-                pytest.fail(f'dpkg-deb -x {deb.name} failed: {result.stderr.strip()}')
+                raise Unavailable(f'dpkg-deb -x {deb.name} failed: {result.stderr.strip()}')
         # Whole or not at all: an interrupted first run leaves no half tree behind.
         partial.rename(tree)
     return tree
+
+
+def depends(package):
+    """The packages <package> depends on, as this machine's apt has it (a metapackage's choice)."""
+    if not shutil.which('apt-cache'):
+        raise Unavailable(f"Debian's {package} cannot be looked up: this machine lacks apt-cache.")
+    result = _run(['apt-cache', 'depends', '--important', package])
+    if result.returncode != 0:
+        raise Unavailable(f'apt-cache depends {package} failed ({result.stderr.strip()}); '
+                          'as root, run apt-get update and try again.')
+    return [line.split(':', 1)[1].strip() for line in result.stdout.splitlines()
+            if line.strip().startswith('Depends:')]
 
 
 def library_env(root):

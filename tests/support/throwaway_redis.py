@@ -1,12 +1,14 @@
-"""Throwaway Redis servers and Sentinels on 127.0.0.1 for the probe tests.
+"""The throwaway Redis servers and Sentinels on 127.0.0.1 of the tests.
 
-Needs a redis-server binary: on PATH, in BUNDLE_TEST_REDIS_SERVER, or Debian's
+Needs a redis-server binary: in BUNDLE_TEST_REDIS_SERVER, on PATH, or Debian's
 redis-tools package, whose redis-check-rdb is the same binary (Redis picks its
 mode from the name it runs under, so a link named redis-server starts a server).
-Tests skip when none is found. Every server listens on 127.0.0.1 only, on a free
-port, in a temporary directory removed afterwards.
+Every server listens on 127.0.0.1 only, on a free port, in a temporary directory
+removed afterwards: cluster() for the probes (ACL users, a replica, a Sentinel),
+server() for db_backup (one server, no users, its data directory).
 """
 
+import contextlib
 import hashlib
 import os
 import shutil
@@ -18,16 +20,15 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.ports import free_port
+
 PASSWORDS = {'app': 'app-pw-1', 'monitor': 'monitor-pw-2', 'replicator': 'replicator-pw-3',
              'sentinel': 'sentinel-pw-4', 'nothing': 'nothing-pw-5'}
 SENTINEL_CLIENT = ('sentinel-client', 'client-pw-6')
 SENTINEL_ADMIN = ('sentinel-admin', 'admin-pw-7')
 
 
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        return sock.getsockname()[1]
+MISSING = 'no redis-server binary (install redis-server or redis-tools, or set BUNDLE_TEST_REDIS_SERVER)'
 
 
 def redis_server_binary(base):
@@ -36,6 +37,7 @@ def redis_server_binary(base):
     if found:
         return found
     checker = shutil.which('redis-check-rdb')
+    # An old redis-check-rdb is a small tool of its own, not the server under another name.
     if checker and Path(checker).stat().st_size > 1_000_000:
         link = base / 'redis-server'
         link.symlink_to(checker)
@@ -71,15 +73,18 @@ class Servers:
         self.base = base
         self.processes = []
 
-    def start(self, name, lines, sentinel=False):
+    def start(self, name, lines, sentinel=False, users=True):
+        """Start a server (or Sentinel) in <base>/<name>; with users, the ACL users above; its port."""
         directory = self.base / name
         directory.mkdir()
         port = free_port()
-        acl = directory / 'users.acl'
-        acl.write_text(SENTINEL_USERS if sentinel else REDIS_USERS)
+        settings = [f'port {port}', 'bind 127.0.0.1', f'dir "{directory}"', 'save ""', 'appendonly no']
+        if users:
+            acl = directory / 'users.acl'
+            acl.write_text(SENTINEL_USERS if sentinel else REDIS_USERS)
+            settings.append(f'aclfile "{acl}"')
         conf = directory / ('sentinel.conf' if sentinel else 'redis.conf')
-        conf.write_text('\n'.join([f'port {port}', 'bind 127.0.0.1', f'dir "{directory}"',
-                                   f'aclfile "{acl}"', 'save ""', 'appendonly no', *lines]) + '\n')
+        conf.write_text('\n'.join([*settings, *lines]) + '\n')
         command = [self.binary, str(conf)] + (['--sentinel'] if sentinel else [])
         log = (directory / 'log').open('w')
         self.processes.append(subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT))
@@ -123,7 +128,7 @@ def cluster():
     binary = redis_server_binary(base)
     if not binary:
         shutil.rmtree(base, ignore_errors=True)
-        pytest.skip('no redis-server binary (install redis-server or redis-tools, or set BUNDLE_TEST_REDIS_SERVER)')
+        pytest.fail(MISSING)
     servers = Servers(binary, base)
     try:
         master = servers.start('master', [])
@@ -140,6 +145,35 @@ def cluster():
             'sentinel auth-user lonely sentinel', f'sentinel auth-pass lonely {PASSWORDS["sentinel"]}',
         ], sentinel=True)
         yield dict(master=master, replica=replica, orphan=orphan, sentinel=sentinel, base=base)
+    finally:
+        servers.stop()
+        shutil.rmtree(base, ignore_errors=True)
+
+
+class Server:
+    """One running server: its port and data directory; cli() runs redis-cli against it."""
+
+    def __init__(self, port, directory):
+        self.port, self.base = port, directory
+
+    def cli(self, *words):
+        completed = subprocess.run(['redis-cli', '-p', str(self.port), *words], capture_output=True, text=True,
+                                   timeout=30, check=True)
+        return completed.stdout.strip()
+
+
+@contextlib.contextmanager
+def server():
+    """One Redis server without ACL users (the default user, no password), for db_backup."""
+    base = Path(tempfile.mkdtemp(prefix='db-backup-redis-'))
+    binary = redis_server_binary(base)
+    if not binary:
+        shutil.rmtree(base, ignore_errors=True)
+        pytest.fail(MISSING)
+    servers = Servers(binary, base)
+    try:
+        port = servers.start('redis', [], users=False)
+        yield Server(port, base / 'redis')
     finally:
         servers.stop()
         shutil.rmtree(base, ignore_errors=True)

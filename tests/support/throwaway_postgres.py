@@ -1,11 +1,14 @@
-"""A throwaway PostgreSQL server on 127.0.0.1 for tests and benchmarks.
+"""The throwaway PostgreSQL server on 127.0.0.1 of the tests and benchmarks.
 
-The server binaries (initdb, pg_ctl) come from the machine (Debian's
-postgresql-<major> puts them in /usr/lib/postgresql/<major>/bin). The data
-directory is a temporary directory removed on stop; the server listens on a
-free loopback port only, with password (SCRAM) authentication for TCP and
-trust only on its private Unix socket. Running as root, the server runs as
-the `postgres` user, which PostgreSQL requires.
+The server binaries (initdb, pg_ctl, psql, pg_dump) come from the directory named by
+BUNDLE_TEST_POSTGRES_BINDIR, else from this machine (PATH, Debian's
+/usr/lib/postgresql/<major>/bin), else from Debian's postgresql-<major> and
+postgresql-client-<major> (the major the `postgresql` package picks), unpacked under
+.cache/ the first time with the libraries this machine lacks (debian_packages). The data
+directory is a temporary directory removed on stop; the server listens on a free
+loopback port only, with password (SCRAM) authentication for TCP and trust only on its
+private Unix socket. PostgreSQL refuses to run as root: as root, the server runs as the
+`postgres` user, or as `nobody` where PostgreSQL was never installed.
 
     with ThrowawayPostgres() as pg:
         pg.create_role('app', 'secret')
@@ -18,37 +21,61 @@ from __future__ import annotations
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 from pathlib import Path
 
+from tests.support.debian_packages import depends, library_env, unpacked
+from tests.support.ports import free_port
+
+# What runs PostgreSQL when the tests run as root: Debian's own user, else one every system has.
+SERVER_USERS = ('postgres', 'nobody')
+
 
 class Unavailable(Exception):
-    """No PostgreSQL server binaries, or no user to run them as."""
+    """PostgreSQL could not be started here."""
 
 
-def postgres_bindir():
+def installed_bindir():
+    """The machine's PostgreSQL server binaries (the newest major), or None."""
     initdb = shutil.which('initdb') or next(iter(sorted(Path('/usr/lib/postgresql').glob('*/bin/initdb'),
                                                         reverse=True)), None)
     return Path(initdb).resolve().parent if initdb else None
 
 
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        return sock.getsockname()[1]
+def debian_bindir():
+    """Debian's PostgreSQL server and client binaries, unpacked under .cache/ the first time."""
+    major = next(name.removeprefix('postgresql-') for name in depends('postgresql')
+                 if name.removeprefix('postgresql-').isdigit())
+    root = unpacked('postgresql', [f'postgresql-{major}', f'postgresql-client-{major}'], dependencies=True)
+    return root / 'usr' / 'lib' / 'postgresql' / major / 'bin'
+
+
+def installation():
+    """(bin directory, environment to run its programs with: None for the machine's own)."""
+    chosen = os.environ.get('BUNDLE_TEST_POSTGRES_BINDIR')
+    bindir = Path(chosen) if chosen else installed_bindir() or debian_bindir()
+    return bindir, environment(bindir)
+
+
+def environment(bindir):
+    """None for the machine's own binaries; for an unpacked tree, its libraries on LD_LIBRARY_PATH."""
+    # <root>/usr/lib/postgresql/<major>/bin
+    root = bindir.parents[3]
+    return None if root == Path('/') else library_env(root)
 
 
 def server_user():
     """Uid and gid to run PostgreSQL as when running as root (it refuses root), else None."""
     if os.geteuid() != 0:
         return None
-    try:
-        entry = pwd.getpwnam('postgres')
-    except KeyError as exc:
-        raise Unavailable('running as root and there is no postgres user to run PostgreSQL as') from exc
-    return entry.pw_uid, entry.pw_gid
+    for name in SERVER_USERS:
+        try:
+            entry = pwd.getpwnam(name)
+        except KeyError:
+            continue
+        return entry.pw_uid, entry.pw_gid
+    raise Unavailable(f"running as root and there is no user ({', '.join(SERVER_USERS)}) to run PostgreSQL as")
 
 
 def run_as(user, cwd, *command, check=True, env=None):
@@ -59,10 +86,10 @@ def run_as(user, cwd, *command, check=True, env=None):
 
 
 class ThrowawayPostgres:
-    def __init__(self, superuser_password='throwaway-superuser'):
-        self.bindir = postgres_bindir()
-        if not self.bindir or not (self.bindir / 'pg_ctl').exists():
-            raise Unavailable('PostgreSQL server binaries (initdb, pg_ctl) are not installed')
+    def __init__(self, superuser_password='throwaway-superuser', bindir=None):
+        self.bindir, self.env = (bindir, environment(bindir)) if bindir else installation()
+        if not (self.bindir / 'pg_ctl').exists():
+            raise Unavailable(f'no PostgreSQL server binaries (initdb, pg_ctl) in {self.bindir}')
         self.user = server_user()
         self.password = superuser_password
         self.port = free_port()
@@ -74,7 +101,7 @@ class ThrowawayPostgres:
         return int(self.bindir.parent.name) if self.bindir.parent.name.isdigit() else None
 
     def run(self, *command, check=True, env=None):
-        return run_as(self.user, self.base, *command, check=check, env=env)
+        return run_as(self.user, self.base, *command, check=check, env=env or self.env)
 
     def start(self):
         self.base = Path(tempfile.mkdtemp(prefix='throwaway-pg-'))
@@ -146,8 +173,24 @@ class ThrowawayPostgres:
                    '-U', 'postgres', '-d', dbname]
         if exclude_table:
             command += ['--exclude-table', exclude_table]
-        env = dict(os.environ, PGPASSWORD=self.password)
+        env = dict(self.env or os.environ, PGPASSWORD=self.password)
         dump = self.run(*command, env=env).stdout
         # pg_dump 15.14+ brackets its output with a random \\restrict key: not schema.
         return ''.join(line for line in dump.splitlines(keepends=True)
                        if not line.startswith(('\\restrict ', '\\unrestrict ')))
+
+    def psql(self, sql, database='postgres'):
+        """Run sql with psql as the superuser over the private socket; its unaligned rows."""
+        completed = subprocess.run(
+            [str(self.bindir / 'psql'), '-X', '-A', '-t', '-v', 'ON_ERROR_STOP=1', '-h', self.sockets,
+             '-p', str(self.port), '-U', 'postgres', '-d', database, '-c', sql],
+            capture_output=True, text=True, timeout=120, check=False, env=self.env)
+        assert completed.returncode == 0, completed.stderr
+        return completed.stdout.strip()
+
+    def databases(self):
+        return set(self.psql('SELECT datname FROM pg_database').split())
+
+    def options(self):
+        """Connection options of db_backup and db_restore for this server, over its socket."""
+        return dict(engine='postgres', login_unix_socket=self.sockets, port=self.port, bin_dir=str(self.bindir))
