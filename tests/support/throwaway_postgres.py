@@ -18,6 +18,7 @@ private Unix socket. PostgreSQL refuses to run as root: as root, the server runs
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pwd
 import shutil
@@ -190,6 +191,23 @@ class ThrowawayPostgres:
 
     def databases(self):
         return set(self.psql('SELECT datname FROM pg_database').split())
+
+    @contextlib.contextmanager
+    def client_libraries(self):
+        """Meanwhile, this process's environment finds an unpacked tree's libraries: for a
+        module run in-process that starts pg_dump or pg_restore of bin_dir itself."""
+        if not self.env:
+            yield
+            return
+        saved = os.environ.get('LD_LIBRARY_PATH')
+        os.environ['LD_LIBRARY_PATH'] = self.env['LD_LIBRARY_PATH']
+        try:
+            yield
+        finally:
+            if saved is None:
+                del os.environ['LD_LIBRARY_PATH']
+            else:
+                os.environ['LD_LIBRARY_PATH'] = saved
 
     def options(self):
         """Connection options of db_backup and db_restore for this server, over its socket."""

@@ -289,7 +289,7 @@ def test_a_copy_cut_short_by_a_full_disk_leaves_no_partial_copy(tmp_path):
     mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=96k,mode=0700", "tmpfs", str(full)],
                              capture_output=True, text=True)
     if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a small tmpfs here (needs root): {mounted.stderr.strip()}")
+        pytest.fail(f"cannot mount a small tmpfs here (needs root): {mounted.stderr.strip()}")
     try:
         directory = fresh_dir()
         result = backup(directory, "-e", f"backup_controller_dir={full}")

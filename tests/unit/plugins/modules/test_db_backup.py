@@ -15,7 +15,7 @@ from tests.support.throwaway_postgres import ThrowawayPostgres
 
 @pytest.fixture(scope='module')
 def pg():
-    with ThrowawayPostgres() as server:
+    with ThrowawayPostgres() as server, server.client_libraries():
         server.psql('CREATE ROLE app LOGIN')
         server.psql('CREATE DATABASE app OWNER app')
         server.psql('CREATE TABLE public.items (id int PRIMARY KEY, body text); '

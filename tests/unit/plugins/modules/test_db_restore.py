@@ -48,7 +48,7 @@ ALTER TABLE history OWNER TO ghost;
 
 @pytest.fixture(scope='module')
 def pg():
-    with ThrowawayPostgres() as server:
+    with ThrowawayPostgres() as server, server.client_libraries():
         server.psql('CREATE ROLE app LOGIN')
         server.psql('CREATE ROLE ghost')
         server.psql('CREATE DATABASE app OWNER app')

@@ -1,0 +1,20 @@
+"""The throwaway PostgreSQL of the tests where the machine has none: Debian's server and
+client packages, unpacked under .cache/ (tests/support/throwaway_postgres.py). Run on
+every machine, so the fallback is known to work before a machine without PostgreSQL
+needs it."""
+
+from tests.support.debian_packages import CACHE
+from tests.support.throwaway_postgres import ThrowawayPostgres, debian_bindir
+
+
+def test_debian_s_postgresql_unpacked_under_the_cache_serves_sql():
+    bindir = debian_bindir()
+    assert bindir.is_relative_to(CACHE)
+    with ThrowawayPostgres(bindir=bindir) as pg:
+        assert pg.psql('SELECT 1 + 1') == '2'
+        assert pg.psql('SHOW server_version').split('.')[0] == bindir.parent.name
+        pg.create_role('app', 'app-pw')
+        with pg.connect(user='app', password='app-pw') as connection:
+            assert connection.execute('SELECT current_user').fetchone() == ('app',)
+        pg.sql('CREATE TABLE t (id int)')
+        assert 'CREATE TABLE public.t' in pg.pg_dump_schema('postgres')
