@@ -60,9 +60,9 @@ def installation():
 
 
 def environment(bindir):
-    """None for the machine's own binaries; for an unpacked tree, its libraries on LD_LIBRARY_PATH."""
-    # <root>/usr/lib/postgresql/<major>/bin
-    root = bindir.parents[3]
+    """For Debian's layout unpacked in a tree (<root>/usr/lib/postgresql/<major>/bin), the
+    tree's libraries on LD_LIBRARY_PATH; None for binaries installed on the machine."""
+    root = bindir.parents[4] if bindir.parts[-5:-2] == ('usr', 'lib', 'postgresql') else Path('/')
     return None if root == Path('/') else library_env(root)
 
 

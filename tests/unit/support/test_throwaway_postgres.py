@@ -3,8 +3,10 @@ client packages, unpacked under .cache/ (tests/support/throwaway_postgres.py). R
 every machine, so the fallback is known to work before a machine without PostgreSQL
 needs it."""
 
+from pathlib import Path
+
 from tests.support.debian_packages import CACHE
-from tests.support.throwaway_postgres import ThrowawayPostgres, debian_bindir
+from tests.support.throwaway_postgres import ThrowawayPostgres, debian_bindir, environment
 
 
 def test_debian_s_postgresql_unpacked_under_the_cache_serves_sql():
@@ -18,3 +20,11 @@ def test_debian_s_postgresql_unpacked_under_the_cache_serves_sql():
             assert connection.execute('SELECT current_user').fetchone() == ('app',)
         pg.sql('CREATE TABLE t (id int)')
         assert 'CREATE TABLE public.t' in pg.pg_dump_schema('postgres')
+
+
+def test_only_an_unpacked_tree_puts_its_libraries_first(tmp_path):
+    assert environment(Path('/usr/lib/postgresql/15/bin')) is None
+    assert environment(Path('/opt/postgresql/bin')) is None
+    (tmp_path / 'usr' / 'lib' / 'x86_64-linux-gnu').mkdir(parents=True)
+    env = environment(tmp_path / 'usr' / 'lib' / 'postgresql' / '15' / 'bin')
+    assert env['LD_LIBRARY_PATH'].split(':')[0] == str(tmp_path / 'usr' / 'lib' / 'x86_64-linux-gnu')
