@@ -1,6 +1,6 @@
-"""db_backup on real servers started for the test: a throwaway PostgreSQL
-and a throwaway Redis server (tests/support). Each case is run as a module would be: check mode first, then
-for real, then again where a second run must change nothing."""
+"""db_backup on real servers started for the test: a throwaway PostgreSQL and a
+throwaway Redis server (tests/support). Each case is run as a module would be: check
+mode first, then for real, then again where a second run must change nothing."""
 
 import json
 import os
