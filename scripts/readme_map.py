@@ -38,7 +38,7 @@ SECTIONS = [
     ),
     ("Ansible project and collection", ["ansible.cfg", "galaxy.yml", "meta/*.yml"]),
     ("Inventories", ["inventories/*/"]),
-    ("Playbooks, one per operator intent", ["playbooks/*.yml", "playbooks/vars/*.yml"]),
+    ("Playbooks, one per operator intent", ["playbooks/*.yml", "playbooks/vars/*.yml", "playbooks/tasks/*.yml"]),
     ("Roles, one per component", ["roles/*/"]),
     (
         "Python: modules and their shared code",
