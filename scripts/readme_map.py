@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Write the README's map of the tree ("What is where") from the tree itself.
 
 Every row is a path that exists, described by what that path says of itself: a role by
