@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# One-shot, idempotent setup of the control node: Python venv with the pinned
+# One-shot, idempotent setup of the control node: Python venv with the locked
 # packages, a Docker engine, the Compose v2 plugin and the local base images.
 # Safe to run again; when everything is present it only checks and exits.
 set -euo pipefail
@@ -22,16 +22,20 @@ apt_install() {
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
 }
 
+# The venv holds exactly requirements.lock: every package pinned with its hashes, none
+# resolved here (--no-deps), so two machines get the same files. scripts/lock.sh writes it.
 setup_venv() {
   local stamp="$VENV/.requirements.sha256" want
-  want="$(sha256sum "$ROOT/requirements.txt" | cut -d' ' -f1)"
+  want="$(sha256sum "$ROOT/requirements.lock" | cut -d' ' -f1)"
   if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
     log "venv up to date ($VENV)"; return
   fi
-  log "creating venv $VENV with pinned packages (a few minutes the first time)"
+  log "creating venv $VENV with the locked packages (a few minutes the first time)"
   python3 -m venv "$VENV" || { apt_install python3-venv; python3 -m venv "$VENV"; }
-  "$VENV/bin/pip" install -q --upgrade pip
-  "$VENV/bin/pip" install -q -r "$ROOT/requirements.txt"
+  "$VENV/bin/pip" install -q --require-hashes --no-deps -r "$ROOT/requirements.lock"
+  # --no-deps trusts the lock to be complete; a lock missing a dependency fails here.
+  local broken
+  broken="$("$VENV/bin/pip" check)" || die "the locked packages do not fit together, run scripts/lock.sh: $broken"
   echo "$want" > "$stamp"
 }
 
