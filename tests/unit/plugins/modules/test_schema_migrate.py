@@ -6,7 +6,7 @@ The modules connect over TCP with a password, as a database owner that is not a
 superuser, the way the playbooks run them.
 
 Every schema comparison is made twice, independently: from the catalogs (every
-object described by bundle_migrate_pg.PgCatalog) and from pg_dump --schema-only.
+object described by migrate/postgresql/catalog.py) and from pg_dump --schema-only.
 """
 
 import json
@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 import schema_migrate
 import schema_rollback
-from ansible.module_utils.bundle_migrate_pg import PgCatalog
+from ansible_collections.bundle.stack.plugins.module_utils.migrate.postgresql.catalog import PostgresqlCatalog
 from throwaway_postgres import ThrowawayPostgres, Unavailable
 
 MIGRATIONS = Path(__file__).resolve().parents[3] / 'migrations' / 'postgresql'
@@ -76,7 +76,7 @@ def rollback(run_module, pg, database, backups, path=None, check_mode=False, **e
 def catalog(pg, database):
     """Every schema object, described from the catalogs, the ledger left out."""
     with pg.connect(database) as connection, connection.cursor() as cursor:
-        return PgCatalog(cursor, exclude={('public', LEDGER)}).describe_all()
+        return PostgresqlCatalog(cursor, exclude={('public', LEDGER)}).describe_all()
 
 
 def schema(pg, database):

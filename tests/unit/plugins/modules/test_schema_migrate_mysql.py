@@ -14,7 +14,7 @@ import pymysql
 import pytest
 import schema_migrate
 import schema_rollback
-from ansible.module_utils.bundle_migrate_mysql import MysqlCatalog
+from ansible_collections.bundle.stack.plugins.module_utils.migrate.mysql.catalog import MysqlCatalog
 from debian_packages import Unavailable
 from throwaway_mariadb import ThrowawayMariadb
 
