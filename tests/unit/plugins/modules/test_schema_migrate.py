@@ -396,6 +396,16 @@ def test_bad_options_fail_with_a_clear_message(run_module, pg, database, backups
     assert APP_PASSWORD not in json.dumps(result)
 
 
+def test_the_old_engine_word_still_works_with_a_deprecation(run_module, pg, database, backups, tmp_path):
+    path = migration_dir(tmp_path, ('0001_a.sql', 'CREATE TABLE a (id int);'))
+    result = migrate(run_module, pg, database, backups, path, check_mode=True, engine='postgres')
+    assert not result.get('failed'), result['msg']
+    assert result['engine'] == 'postgresql' and result['pending'] == ['0001_a']
+    # ansible-core 2.19 returns each deprecation as a summary whose event holds the message.
+    assert [(d['event']['msg'], d['version']) for d in result['deprecations']] == [
+        ('engine=postgres is the old spelling of engine=postgresql: write engine=postgresql.', '2.0.0')]
+
+
 def test_runs_under_ansible_and_hides_the_password(ansible_adhoc, pg, database, tmp_path):
     path = migration_dir(tmp_path, ('0001_a.sql', 'CREATE TABLE a (id int);'))
     options = (f'path={path} database={database} port={pg.port} login_user=app login_password={APP_PASSWORD} '
