@@ -172,7 +172,7 @@ class Engine(ABC):
             f'UPDATE {self.ledger} SET rolled_back_at = {self.now_sql}, rolled_back_by = %s, '
             'rollback_duration_ms = %s, rollback_source = %s, rollback_sql = %s, rollback_backup = %s '
             'WHERE id = %s AND rolled_back_at IS NULL',
-            (entry['by'], entry['duration_ms'], entry['source'], entry['sql'], entry['backup'], ledger_id))
+            (entry['rolled_back_by'], entry['duration_ms'], entry['source'], entry['sql'], entry['backup'], ledger_id))
 
     # --- SQL and snapshots ---
 

@@ -221,7 +221,7 @@ def run_rollbacks(module, engine, plans, params, result):
             else:
                 result['verification'].append(dict(name=plan.row['name'], differences=[], verified=False))
             engine.record_rolled_back(plan.row['id'], dict(
-                by=f"{operator} as {version['user']}", duration_ms=millis(start), source=plan.source,
+                rolled_back_by=f"{operator} as {version['user']}", duration_ms=millis(start), source=plan.source,
                 sql=plan.sql_text(), backup=backup))
             if not engine.transactional_ddl:
                 engine.commit()
