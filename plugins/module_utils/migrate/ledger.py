@@ -27,9 +27,8 @@ def ledger_row(row):
     return out
 
 
-# --- who, and small helpers ------------------------------------------------------------
-
 def operator_name(params):
+    """Who runs the module, as the ledger records it: applied_by, else user@host."""
     if params.get('applied_by'):
         return params['applied_by']
     try:

@@ -67,7 +67,7 @@ def column_sql(column):
     return text
 
 
-def restore_table(desc, with_owner=True):
+def restore_table(desc):
     """CREATE TABLE and everything hanging off it, from its description."""
     target = qn(desc['schema'], desc['name'])
     persistence = {'u': 'UNLOGGED ', 't': 'TEMPORARY '}.get(desc.get('persistence'), '')
@@ -80,16 +80,16 @@ def restore_table(desc, with_owner=True):
     statements = [sql]
     for name, con in sorted(desc.get('constraints', {}).items(), key=lambda c: c[1]['type'] == 'f'):
         statements.append(f"ALTER TABLE {target} ADD CONSTRAINT {qi(name)} {con['def']}")
-    statements.extend(restore_table_parts(desc, target, with_owner))
+    statements.extend(restore_table_parts(desc, target))
     return statements
 
 
-def restore_table_parts(desc, target, with_owner=True, indexes=True):
+def restore_table_parts(desc, target):
+    """A table's indexes (those no constraint makes), triggers, policies, rules, flags, comments, owner, ACL."""
     statements = []
-    if indexes:
-        for index in sorted(desc.get('indexes', {}).values(), key=lambda i: i['def']):
-            if not index.get('constraint'):
-                statements.append(index['def'])
+    for index in sorted(desc.get('indexes', {}).values(), key=lambda i: i['def']):
+        if not index.get('constraint'):
+            statements.append(index['def'])
     for name, trigger in sorted(desc.get('triggers', {}).items()):
         statements.append(trigger['def'])
         statements.extend(trigger_state_sql(target, name, trigger))
@@ -102,7 +102,7 @@ def restore_table_parts(desc, target, with_owner=True, indexes=True):
     if desc.get('force_row_security'):
         statements.append(f'ALTER TABLE {target} FORCE ROW LEVEL SECURITY')
     statements.extend(comments_sql(desc, target))
-    if with_owner and desc.get('owner'):
+    if desc.get('owner'):
         statements.append(f"ALTER TABLE {target} OWNER TO {qi(desc['owner'])}")
     statements.extend(acl_restore('TABLE', target, desc.get('acl'), desc.get('acl_default')))
     return statements
@@ -201,7 +201,7 @@ def function_word(overload):
     return {'p': 'PROCEDURE', 'a': 'AGGREGATE', 'w': 'FUNCTION'}.get(overload.get('kind'), 'FUNCTION')
 
 
-def restore_function(schema, name, args, overload, with_owner=True):
+def restore_function(schema, name, args, overload):
     if overload.get('def') is None:
         raise unsupported(f'cannot recreate aggregate {qn(schema, name)}({args}) from the snapshot')
     target = f'{qn(schema, name)}({args})'
@@ -209,7 +209,7 @@ def restore_function(schema, name, args, overload, with_owner=True):
     statements = [overload['def'].strip()]
     if overload.get('comment') is not None:
         statements.append(comment_sql(word, target, overload['comment']))
-    if with_owner and overload.get('owner'):
+    if overload.get('owner'):
         statements.append(f"ALTER {word} {target} OWNER TO {qi(overload['owner'])}")
     statements.extend(acl_restore(word if word != 'AGGREGATE' else 'FUNCTION', target,
                                   overload.get('acl'), overload.get('acl_default')))
