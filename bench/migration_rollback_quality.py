@@ -13,7 +13,7 @@ PostgreSQL started for the run (a throwaway server on 127.0.0.1):
 3. path H: on the clone, the up SQL then the handwritten down SQL, as a project's own
    tooling would run them;
 4. both schemas are compared from the catalogs (every object, described by
-   bundle_migrate_pg.PgCatalog) and from pg_dump --schema-only.
+   migrate/postgresql/catalog.py) and from pg_dump --schema-only.
 
 A migration is "reversible" unless the generator refuses it as destroying data (DROP
 TABLE, DROP COLUMN, narrowing type change, DELETE, TRUNCATE, UPDATE of old values) or
@@ -48,14 +48,13 @@ GOAL = 90.0
 LEDGER = 'bundle_migration_ledger'
 
 sys.path.insert(0, str(ROOT / 'plugins' / 'modules'))
-import ansible.module_utils  # noqa: E402
-
-ansible.module_utils.__path__.append(str(ROOT / 'plugins' / 'module_utils'))
+# The modules import module_utils through the collection path: this clone is bundle.stack.
+sys.path.insert(0, str(ROOT / '.collections'))
 import schema_migrate  # noqa: E402
 import schema_rollback  # noqa: E402
-from ansible.module_utils.bundle_migrate import split_sections  # noqa: E402
-from ansible.module_utils.bundle_migrate_pg import PgCatalog  # noqa: E402
 from ansible.module_utils.testing import patch_module_args  # noqa: E402
+from ansible_collections.bundle.stack.plugins.module_utils.migrate.files import split_sections  # noqa: E402
+from ansible_collections.bundle.stack.plugins.module_utils.migrate.postgresql.catalog import PostgresqlCatalog  # noqa: E402
 
 PASSWORD = 'bench-' + uuid.uuid4().hex
 
@@ -78,7 +77,7 @@ def module_args(pg, database, path, **extra):
 
 def catalog(pg, database):
     with pg.connect(database) as connection, connection.cursor() as cursor:
-        return PgCatalog(cursor, exclude={('public', LEDGER)}).describe_all()
+        return PostgresqlCatalog(cursor, exclude={('public', LEDGER)}).describe_all()
 
 
 def schema(pg, database):

@@ -50,8 +50,8 @@ options:
     type: bool
     default: false
 extends_documentation_fragment:
-  - action_common_attributes
-  - bundle_migrate
+  - ansible.builtin.action_common_attributes
+  - bundle.stack.migrate
 attributes:
   check_mode:
     support: full
@@ -146,13 +146,10 @@ msg:
 import traceback
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.bundle_migrate import (
-    MigrationError,
-    check_common_params,
-    common_argument_spec,
-    make_engine,
-    rollback_migrations,
-)
+from ansible_collections.bundle.stack.plugins.module_utils.migrate.errors import MigrationError
+from ansible_collections.bundle.stack.plugins.module_utils.migrate.registry import make_engine
+from ansible_collections.bundle.stack.plugins.module_utils.migrate.rollback import rollback_migrations
+from ansible_collections.bundle.stack.plugins.module_utils.migrate.spec import check_common_params, common_argument_spec
 
 
 def main():

@@ -13,7 +13,7 @@ import pymysql
 import pytest
 import schema_migrate
 import schema_rollback
-from ansible.module_utils.bundle_migrate_mysql import MysqlCatalog
+from ansible_collections.bundle.stack.plugins.module_utils.migrate.mysql.catalog import MysqlCatalog
 
 from tests.support.throwaway_mariadb import ThrowawayMariadb
 
@@ -50,22 +50,28 @@ def catalog(mariadb, database):
         connection.close()
 
 
-def test_every_corpus_migration_rolls_back_to_the_schema_it_found(run_module, mariadb, database):
-    names = sorted(p.stem for p in CORPUS.glob('*.sql'))
-    for name in names:
-        before = catalog(mariadb, database)
-        applied = run_module(schema_migrate.main, args(mariadb, database, path=str(CORPUS), target=name))
-        assert not applied.get('failed'), f"{name}: {applied['msg']}"
-        assert catalog(mariadb, database) != before, f'{name} changed nothing'
-        undone = run_module(schema_rollback.main, args(mariadb, database, path=str(CORPUS)))
-        assert not undone.get('failed'), f"{name}: {undone['msg']}\n{json.dumps(undone.get('plans'), indent=1)}"
-        assert undone['verification'] == [dict(name=name, differences=[], verified=True)]
-        after = catalog(mariadb, database)
-        assert after == before, f'{name}: ' + '; '.join(
-            k for k in set(after) | set(before) if after.get(k) != before.get(k))
-        assert 'DDL is not transactional' in json.dumps(undone['warnings'])
-        again = run_module(schema_migrate.main, args(mariadb, database, path=str(CORPUS), target=name))
-        assert not again.get('failed'), f"{name} (again): {again['msg']}"
+CORPUS_NAMES = sorted(p.stem for p in CORPUS.glob('*.sql'))
+
+
+@pytest.mark.parametrize('name', CORPUS_NAMES)
+def test_every_corpus_migration_rolls_back_to_the_schema_it_found(run_module, mariadb, database, name):
+    earlier = CORPUS_NAMES[:CORPUS_NAMES.index(name)]
+    if earlier:  # the schema the earlier migrations leave, which this one builds on
+        prepared = run_module(schema_migrate.main, args(mariadb, database, path=str(CORPUS), target=earlier[-1]))
+        assert not prepared.get('failed'), f"{earlier[-1]} (an earlier migration): {prepared['msg']}"
+    before = catalog(mariadb, database)
+    applied = run_module(schema_migrate.main, args(mariadb, database, path=str(CORPUS), target=name))
+    assert not applied.get('failed'), f"{name}: {applied['msg']}"
+    assert catalog(mariadb, database) != before, f'{name} changed nothing'
+    undone = run_module(schema_rollback.main, args(mariadb, database, path=str(CORPUS)))
+    assert not undone.get('failed'), f"{name}: {undone['msg']}\n{json.dumps(undone.get('plans'), indent=1)}"
+    assert undone['verification'] == [dict(name=name, differences=[], verified=True)]
+    after = catalog(mariadb, database)
+    assert after == before, f'{name}: ' + '; '.join(
+        k for k in set(after) | set(before) if after.get(k) != before.get(k))
+    assert 'DDL is not transactional' in json.dumps(undone['warnings'])
+    again = run_module(schema_migrate.main, args(mariadb, database, path=str(CORPUS), target=name))
+    assert not again.get('failed'), f"{name} (again): {again['msg']}"
 
 
 def test_dropping_a_table_is_refused(run_module, mariadb, database, tmp_path):

@@ -7,8 +7,15 @@ generated statement must parse with sqlglot's MySQL grammar.
 
 import pytest
 import sqlglot
-from ansible.module_utils.bundle_migrate_mysql import parse_create_table, strip_definer
-from ansible.module_utils.bundle_reverse_sql_mysql import is_widening, reverse_migration, split_statements
+from ansible_collections.bundle.stack.plugins.module_utils.migrate.mysql.catalog import (
+    parse_create_table,
+    strip_definer,
+)
+from ansible_collections.bundle.stack.plugins.module_utils.migrate.mysql.reverse import (
+    is_widening,
+    reverse_migration,
+    split_statements,
+)
 
 USERS_CREATE = """CREATE TABLE `users` (
   `id` int(11) NOT NULL AUTO_INCREMENT,

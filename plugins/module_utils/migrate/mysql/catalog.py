@@ -1,24 +1,17 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""MySQL/MariaDB engine of schema_migrate and schema_rollback.
+"""The MySQL/MariaDB catalogs as migration snapshots describe them.
 
-DDL is not transactional in MySQL: every CREATE/ALTER/DROP commits on its
-own. The flows in bundle_migrate know this (transactional_ddl = False): a
-failing statement leaves the ones before it applied, and a rollback verifies
-after every statement and says what stays applied when one fails.
-
-Tables are described by SHOW CREATE TABLE (the server's own normalised text),
-cut into its elements with sqlglot's tokenizer: one per column, index,
-primary key, foreign key and check, plus the table options without the
-AUTO_INCREMENT counter (data, not schema).
+Tables are described by SHOW CREATE TABLE (the server's own normalised text), cut
+into its elements with sqlglot's tokenizer: one per column, index, primary key,
+foreign key and check, plus the table options without the AUTO_INCREMENT counter
+(data, not schema). Views, triggers and routines by their definitions.
 """
 
 from __future__ import annotations
 
-from ansible.module_utils import bundle_reverse_sql_mysql
-from ansible.module_utils.bundle_migrate import Catalog, Engine, MigrationError
-from ansible.module_utils.bundle_reverse_sql_mysql import (
-    HAS_SQLGLOT,
+from ansible_collections.bundle.stack.plugins.module_utils.migrate.catalog import Catalog
+from ansible_collections.bundle.stack.plugins.module_utils.migrate.mysql.reverse import (
     TokenType,
     make_key,
     qi,
@@ -26,16 +19,6 @@ from ansible.module_utils.bundle_reverse_sql_mysql import (
     split_key,
     tokenize,
 )
-
-try:
-    import pymysql
-except ImportError:
-    pymysql = None
-
-HAS_DRIVER = pymysql is not None
-DRIVER_ERRORS = (pymysql.MySQLError,) if pymysql is not None else ()
-
-__all__ = ['MysqlEngine', 'HAS_DRIVER', 'HAS_SQLGLOT', 'parse_create_table']
 
 
 def parse_create_table(text):
@@ -250,103 +233,3 @@ class MysqlCatalog(Catalog):
         rows = self.rows('SELECT default_character_set_name AS charset, default_collation_name AS collation '
                          'FROM information_schema.schemata WHERE schema_name = %s', (name,))
         return rows[0] if rows else None
-
-
-class MysqlEngine(Engine):
-    name = 'mysql'
-    transactional_ddl = False
-    default_port = 3306
-    default_user = 'root'
-    requirements = [('PyMySQL', HAS_DRIVER), ('sqlglot', HAS_SQLGLOT)]
-    driver_errors = DRIVER_ERRORS
-    now_sql = 'CURRENT_TIMESTAMP(6)'
-    json_param = '%s'
-    generator = bundle_reverse_sql_mysql
-
-    def __init__(self, params):
-        super().__init__(params)
-        self.ledger = qi(self.ledger_name)
-
-    def connect(self):
-        params = self.params
-        kwargs = dict(user=params['login_user'], password=params.get('login_password') or '',
-                      database=params['database'], connect_timeout=params['connect_timeout'], autocommit=True,
-                      charset='utf8mb4')
-        if params.get('login_unix_socket'):
-            kwargs['unix_socket'] = params['login_unix_socket']
-        else:
-            kwargs.update(host=params['login_host'], port=params['port'])
-        try:
-            self.connection = pymysql.connect(**kwargs)
-        except DRIVER_ERRORS as exc:
-            raise MigrationError(f"Cannot connect to MySQL database {params['database']} at "
-                                 f"{params.get('login_unix_socket') or params['login_host']}:{params['port']} as "
-                                 f"{params['login_user']}: {exc}") from exc
-        self.cursor = self.connection.cursor()
-        timeout = str(params.get('lock_timeout') or '').rstrip('s')
-        if timeout.isdigit() and int(timeout) > 0:
-            self.execute(f'SET SESSION lock_wait_timeout = {int(timeout)}')
-        self.catalog = MysqlCatalog(self.cursor, params['database'], exclude={self.ledger_name})
-
-    def lock_name(self):
-        return f"bundle_migrate.{self.params['database']}.{self.ledger_name}"
-
-    def set_autocommit(self, value):
-        pass  # always autocommit: DDL commits anyway
-
-    def reset_session(self):
-        pass
-
-    def server_version(self):
-        row = self.rows('SELECT VERSION() AS v, CURRENT_USER() AS u')[0]
-        return dict(v=row['v'], num=0, u=row['u'])
-
-    def ledger_exists(self):
-        return bool(self.rows('SELECT 1 FROM information_schema.tables WHERE table_schema = DATABASE() '
-                              'AND table_name = %s', (self.ledger_name,)))
-
-    def ensure_ledger(self):
-        self.execute(f"""
-            CREATE TABLE IF NOT EXISTS {self.ledger} (
-                id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,
-                name VARCHAR(255) NOT NULL,
-                checksum CHAR(64) NOT NULL,
-                applied_at DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6),
-                applied_by VARCHAR(255) NOT NULL,
-                duration_ms INT NOT NULL,
-                up_sql LONGTEXT NOT NULL,
-                down_sql LONGTEXT,
-                snapshot LONGTEXT NOT NULL,
-                backup TEXT,
-                rolled_back_at DATETIME(6),
-                rolled_back_by VARCHAR(255),
-                rollback_duration_ms INT,
-                rollback_source VARCHAR(16),
-                rollback_sql LONGTEXT,
-                rollback_backup TEXT,
-                KEY {qi(self.ledger_name + '_name')} (name)
-            ) COMMENT = 'Schema migrations applied and rolled back by the bundle'""")
-
-    def try_lock(self):
-        return self.rows('SELECT GET_LOCK(%s, 0) AS got', (self.lock_name(),))[0]['got'] == 1
-
-    def unlock(self):
-        self.execute('SELECT RELEASE_LOCK(%s)', (self.lock_name(),))
-
-    def backup(self, module, backup_dir, label, statements):
-        mysqldump = module.get_bin_path('mysqldump') or module.get_bin_path('mariadb-dump')
-        if not mysqldump:
-            raise MigrationError('Cannot back up before changing the schema: no mysqldump (or mariadb-dump) on the '
-                                 "controller. Install mariadb-client, or take the backup with the bundle's backup "
-                                 'module and pass its path as backup_file. Nothing was changed.')
-        path = self.backup_path(backup_dir, label, '.sql')
-        argv = [mysqldump, '--single-transaction', '--routines', '--triggers', f'--result-file={path}',
-                f"--user={self.params['login_user']}"]
-        if self.params.get('login_unix_socket'):
-            argv.append(f"--socket={self.params['login_unix_socket']}")
-        else:
-            argv += [f"--host={self.params['login_host']}", f"--port={self.params['port']}"]
-        argv.append(self.params['database'])
-        self.run_dump(module, argv, {'MYSQL_PWD': self.params.get('login_password') or ''})
-        return {'path': path, 'schemas': [self.params['database']], 'tool': mysqldump,
-                'restore': f"mysql {self.params['database']} < {path}"}

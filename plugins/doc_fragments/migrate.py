@@ -1,7 +1,7 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 
 """Options, requirements and notes that schema_migrate and schema_rollback share
-(their argument spec is bundle_migrate.common_argument_spec)."""
+(their argument spec is module_utils/migrate/spec.py's common_argument_spec)."""
 
 from __future__ import annotations
 
@@ -10,9 +10,11 @@ class ModuleDocFragment:
     DOCUMENTATION = r'''
 options:
   engine:
-    description: Database engine; V(mysql) also means MariaDB.
+    description:
+      - Database engine; V(mysql) also means MariaDB.
+      - V(postgres) is the old spelling of V(postgresql), still accepted with a deprecation warning.
     type: str
-    choices: [postgresql, mysql]
+    choices: [postgresql, mysql, postgres]
     default: postgresql
   database:
     description: Database whose migrations are applied or rolled back (on MySQL it also holds the ledger).

@@ -9,13 +9,11 @@ pglast, PostgreSQL's own parser.
 
 import pglast
 import pytest
-from ansible.module_utils.bundle_reverse_sql_pg import (
-    Ref,
-    is_widening,
-    refs_of,
-    reverse_migration,
-    split_statements,
-)
+from ansible_collections.bundle.stack.plugins.module_utils.migrate.postgresql.refs import refs_of
+from ansible_collections.bundle.stack.plugins.module_utils.migrate.postgresql.reverse import reverse_migration
+from ansible_collections.bundle.stack.plugins.module_utils.migrate.postgresql.sql import split_statements
+from ansible_collections.bundle.stack.plugins.module_utils.migrate.postgresql.type_changes import is_widening
+from ansible_collections.bundle.stack.plugins.module_utils.migrate.reverse import Ref
 
 
 def state(refs=None, before=None, after=None):

@@ -10,8 +10,8 @@ Old definitions come from the snapshot schema_migrate recorded: for a table
 the elements of SHOW CREATE TABLE (one per column, index, foreign key and
 check) and its options; for views, triggers and routines their definitions.
 
-Same contract as bundle_reverse_sql_pg (the shared parts are in
-bundle_migrate): split_statements, refs_of, reverse_migration -> ReversePlan
+Same entry points as the PostgreSQL generator (the shared parts are in
+migrate/reverse.py): split_statements, refs_of, reverse_migration -> ReversePlan
 with findings of kind 'irreversible', 'unsupported' or 'forced'.
 """
 
@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 
-from ansible.module_utils.bundle_migrate import (
+from ansible_collections.bundle.stack.plugins.module_utils.migrate.reverse import (
     UNKNOWN,
     Ref,
     Statement,
@@ -28,7 +28,7 @@ from ansible.module_utils.bundle_migrate import (
     unique_refs,
     unsupported,
 )
-from ansible.module_utils.bundle_migrate import Reverser as BaseReverser
+from ansible_collections.bundle.stack.plugins.module_utils.migrate.reverse import Reverser as BaseReverser
 
 try:
     import sqlglot
