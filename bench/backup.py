@@ -90,12 +90,12 @@ def commands(scale):
         "restore": f"{BIN}/dropdb {CONN} --if-exists {db}_plain",
     }
     module = {
-        "backup_fd": ("db_backup", f"engine=postgres database={db} backup_dir={base}/module-fd format=directory "
-                                   f"jobs=2 keep_last=1 bin_dir={BIN}"),
-        "backup_fc": ("db_backup", f"engine=postgres database={db} backup_dir={base}/module-fc format=custom "
-                                   f"keep_last=1 bin_dir={BIN}"),
-        "restore": ("db_restore", f"engine=postgres database={db} backup_dir={base}/module-fd target={db}_module "
-                                  f"jobs=2 bin_dir={BIN}"),
+        "backup_fd": ("bundle.stack.db_backup", f"engine=postgres database={db} backup_dir={base}/module-fd "
+                                                f"format=directory jobs=2 keep_last=1 bin_dir={BIN}"),
+        "backup_fc": ("bundle.stack.db_backup", f"engine=postgres database={db} backup_dir={base}/module-fc "
+                                                f"format=custom keep_last=1 bin_dir={BIN}"),
+        "restore": ("bundle.stack.db_restore", f"engine=postgres database={db} backup_dir={base}/module-fd "
+                                               f"target={db}_module jobs=2 bin_dir={BIN}"),
     }
     module_before = {
         "backup_fd": "true",
@@ -162,9 +162,11 @@ def ansible(module, args, keep_dir=None):
     with tempfile.NamedTemporaryFile("w", suffix=".ini", delete=False) as inventory:
         inventory.write(f"{CONTAINER} ansible_connection=community.docker.docker "
                         "ansible_python_interpreter=/usr/bin/python3\n")
-    # Outside the repository (no ansible.cfg, so no timing callback in the JSON), with its plugin paths.
+    # Outside the repository (no ansible.cfg, so no timing callback in the JSON), the modules by FQCN
+    # through the clone's collection.
     env = {k: v for k, v in os.environ.items() if not k.startswith("ANSIBLE_")}
-    env.update(ANSIBLE_LIBRARY=str(ROOT / "plugins" / "modules"),
+    env.update(ANSIBLE_COLLECTIONS_PATH=str(ROOT / ".collections"),
+               # removed once module_utils import through the collection
                ANSIBLE_MODULE_UTILS=str(ROOT / "plugins" / "module_utils"),
                ANSIBLE_STDOUT_CALLBACK="json", ANSIBLE_LOAD_CALLBACK_PLUGINS="1", ANSIBLE_PIPELINING="True")
     if keep_dir:
@@ -340,10 +342,10 @@ def startup_seconds():
     """Best of seven wall times of a module process that has nothing to do (its backup exists already)."""
     keep = "/root/.ansible/bench-startup"
     sh(f"rm -rf {keep} {BASE}/startup && mkdir -p {BASE}/startup")
-    ansible("db_backup", f"engine=postgres database=postgres backup_dir={BASE}/startup name=startup "
-                         f"bin_dir={BIN}", keep_dir=None)
-    ansible("db_backup", f"engine=postgres database=postgres backup_dir={BASE}/startup name=startup "
-                         f"bin_dir={BIN}", keep_dir=keep)
+    ansible("bundle.stack.db_backup", f"engine=postgres database=postgres backup_dir={BASE}/startup name=startup "
+                                      f"bin_dir={BIN}", keep_dir=None)
+    ansible("bundle.stack.db_backup", f"engine=postgres database=postgres backup_dir={BASE}/startup name=startup "
+                                      f"bin_dir={BIN}", keep_dir=keep)
     path = sh(f"ls {keep}/ansible-tmp-*/AnsiballZ_db_backup.py")
     return round(min(timed(["/usr/bin/python3", path])[0] for _ in range(7)), 2)
 

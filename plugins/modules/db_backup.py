@@ -96,7 +96,7 @@ options:
     type: int
 extends_documentation_fragment:
   - action_common_attributes
-  - bundle_backup
+  - bundle.stack.bundle_backup
 attributes:
   check_mode:
     support: full
@@ -121,7 +121,7 @@ seealso:
 
 EXAMPLES = r'''
 - name: Back up the app database, keep the last 7 backups or 14 days
-  db_backup:
+  bundle.stack.db_backup:
     engine: postgres
     database: app
     backup_dir: /var/backups/bundle
@@ -132,7 +132,7 @@ EXAMPLES = r'''
   register: app_backup
 
 - name: A named backup before a migration (a second run keeps the first)
-  db_backup:
+  bundle.stack.db_backup:
     engine: postgres
     database: app
     backup_dir: /var/backups/bundle
@@ -140,7 +140,7 @@ EXAMPLES = r'''
     format: custom
 
 - name: Back up Redis
-  db_backup:
+  bundle.stack.db_backup:
     engine: redis
     backup_dir: /var/backups/bundle
     login_password: "{{ redis_password }}"

@@ -61,7 +61,7 @@ seealso:
 
 EXAMPLES = r'''
 - name: Verify the copy on the control node and keep the last 7 copies of its series
-  db_backup_prune:
+  bundle.stack.db_backup_prune:
     backup_dir: /srv/backups/pg1
     backup: postgres-app-20250101T020000Z
     keep_last: 7

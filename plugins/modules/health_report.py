@@ -54,7 +54,7 @@ attributes:
 
 EXAMPLES = r'''
 - name: Probe every service
-  health_probe:
+  bundle.stack.health_probe:
     kind: "{{ item.kind }}"
     port: "{{ item.port }}"
     service: "{{ item.name }}"
@@ -68,7 +68,7 @@ EXAMPLES = r'''
     smoke_results: "{{ smoke_probes.results | map('combine', {'inventory_host': inventory_hostname}) | list }}"
 
 - name: Report
-  health_report:
+  bundle.stack.health_report:
     title: smoke
     results: "{{ ansible_play_hosts | map('extract', hostvars, 'smoke_results') | flatten }}"
     junit_path: "{{ playbook_dir }}/../reports/smoke.xml"

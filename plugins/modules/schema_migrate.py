@@ -55,7 +55,7 @@ options:
     default: true
 extends_documentation_fragment:
   - action_common_attributes
-  - bundle_migrate
+  - bundle.stack.bundle_migrate
 attributes:
   check_mode:
     support: full
@@ -71,7 +71,7 @@ seealso:
 
 EXAMPLES = r'''
 - name: Apply pending migrations of the app database (from the control node)
-  schema_migrate:
+  bundle.stack.schema_migrate:
     path: "{{ playbook_dir }}/../files/migrations/example"
     database: app
     login_host: 10.30.0.11
@@ -82,7 +82,7 @@ EXAMPLES = r'''
   register: migrated
 
 - name: Show what would be applied, with the SQL
-  schema_migrate:
+  bundle.stack.schema_migrate:
     path: migrations
     database: app
     login_user: app
@@ -92,7 +92,7 @@ EXAMPLES = r'''
   diff: true
 
 - name: Apply up to 0004_orders only
-  schema_migrate:
+  bundle.stack.schema_migrate:
     path: migrations
     database: app
     target: 0004_orders

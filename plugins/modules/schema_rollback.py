@@ -51,7 +51,7 @@ options:
     default: false
 extends_documentation_fragment:
   - action_common_attributes
-  - bundle_migrate
+  - bundle.stack.bundle_migrate
 attributes:
   check_mode:
     support: full
@@ -67,7 +67,7 @@ seealso:
 
 EXAMPLES = r'''
 - name: Roll back the last migration
-  schema_rollback:
+  bundle.stack.schema_rollback:
     path: "{{ playbook_dir }}/../files/migrations/example"
     database: app
     login_host: 10.30.0.11
@@ -77,7 +77,7 @@ EXAMPLES = r'''
   delegate_to: localhost
 
 - name: Show the reverse SQL of everything after 0002_orders, change nothing
-  schema_rollback:
+  bundle.stack.schema_rollback:
     to: 0002_orders
     database: app
     login_user: app
