@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 """Benchmark: db_backup and db_restore against plain pg_dump and pg_restore.
 
 All six commands run in one run, on the same pgbench database, on the same
@@ -72,7 +72,6 @@ seconds = time.monotonic() - start
 print(json.dumps(dict(seconds=seconds, rc=done.returncode, stdout=done.stdout.decode(errors='replace'),
                       stderr=done.stderr.decode(errors='replace')[-3000:])))
 """
-
 
 
 def commands(scale):
@@ -387,9 +386,9 @@ def main():
     RESULTS.write_text(json.dumps(result, indent=2) + "\n")
     write_doc_section(result)
     for scale in results:
-        print(f"scale {scale['scale']}:", json.dumps({op: {k: v[k] for k in ("plain_best_s", "module_best_s", "ratio",
-                                                                          "ratio_of_medians")}
-                                                      for op, v in scale["operations"].items()}))
+        figures = ("plain_best_s", "module_best_s", "ratio", "ratio_of_medians")
+        print(f"scale {scale['scale']}:",
+              json.dumps({op: {k: v[k] for k in figures} for op, v in scale["operations"].items()}))
     print(f"module start-up {startup} s; goal met by scale: {result['goal_met_by_scale']}; "
           f"judged at scale {result['goal_scale']}: {'met' if result['goal_met'] else 'NOT met'}")
     return 0 if result["goal_met"] else 1

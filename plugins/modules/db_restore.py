@@ -121,7 +121,7 @@ requirements:
   - V(mysql) the mariadb or mysql client.
   - V(redis) redis-cli and systemctl.
 seealso:
-  - module: db_backup
+  - module: bundle.stack.db_backup
 '''
 
 EXAMPLES = r'''

@@ -21,7 +21,7 @@ description:
   - The ledger table records for every migration its name, the SHA-256 checksum of its
     up SQL, when and by whom it was applied, how long it took, its up and down SQL, the
     backup taken before it, and a snapshot of the schema objects each statement touches,
-    taken from the catalogs right before and after the statement. M(schema_rollback)
+    taken from the catalogs right before and after the statement. M(bundle.stack.schema_rollback)
     uses that snapshot to generate reverse SQL and to verify a rollback.
   - Refuses to run when the up SQL of an applied migration changed since it was applied,
     unless O(force=true).
@@ -66,7 +66,7 @@ attributes:
   platform:
     platforms: posix
 seealso:
-  - module: schema_rollback
+  - module: bundle.stack.schema_rollback
 '''
 
 EXAMPLES = r'''

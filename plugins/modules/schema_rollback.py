@@ -8,7 +8,7 @@ DOCUMENTATION = r'''
 module: schema_rollback
 short_description: Roll back applied migrations for real, with verified reverse SQL
 description:
-  - Rolls back the last O(steps) migrations recorded in the ledger of M(schema_migrate), or every
+  - Rolls back the last O(steps) migrations recorded in the ledger of M(bundle.stack.schema_migrate), or every
     migration applied after O(to). Migrations are rolled back latest first.
   - Uses a migration's own down SQL (its C(-- migrate:down) section or C(<name>.down.sql)) when it
     has one; otherwise generates the reverse SQL from the up SQL with a real SQL parser (pglast,
@@ -62,7 +62,7 @@ attributes:
   platform:
     platforms: posix
 seealso:
-  - module: schema_migrate
+  - module: bundle.stack.schema_migrate
 '''
 
 EXAMPLES = r'''
