@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 """Benchmark: from a stopped PostgreSQL replica to its alert firing in Alertmanager.
 
 The drill stops PostgreSQL on a replica, polls Alertmanager's API (once a

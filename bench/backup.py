@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 """Benchmark: db_backup and db_restore against plain pg_dump and pg_restore.
 
 All six commands run in one run, on the same pgbench database, on the same
@@ -74,7 +74,6 @@ print(json.dumps(dict(seconds=seconds, rc=done.returncode, stdout=done.stdout.de
 """
 
 
-
 def commands(scale):
     """The plain commands, the module runs and what runs untimed before each, for one database."""
     db, base = f"bench_s{scale}", f"{BASE}/s{scale}"
@@ -90,12 +89,12 @@ def commands(scale):
         "restore": f"{BIN}/dropdb {CONN} --if-exists {db}_plain",
     }
     module = {
-        "backup_fd": ("db_backup", f"engine=postgres database={db} backup_dir={base}/module-fd format=directory "
-                                   f"jobs=2 keep_last=1 bin_dir={BIN}"),
-        "backup_fc": ("db_backup", f"engine=postgres database={db} backup_dir={base}/module-fc format=custom "
-                                   f"keep_last=1 bin_dir={BIN}"),
-        "restore": ("db_restore", f"engine=postgres database={db} backup_dir={base}/module-fd target={db}_module "
-                                  f"jobs=2 bin_dir={BIN}"),
+        "backup_fd": ("bundle.stack.db_backup", f"engine=postgres database={db} backup_dir={base}/module-fd "
+                                                f"format=directory jobs=2 keep_last=1 bin_dir={BIN}"),
+        "backup_fc": ("bundle.stack.db_backup", f"engine=postgres database={db} backup_dir={base}/module-fc "
+                                                f"format=custom keep_last=1 bin_dir={BIN}"),
+        "restore": ("bundle.stack.db_restore", f"engine=postgres database={db} backup_dir={base}/module-fd "
+                                               f"target={db}_module jobs=2 bin_dir={BIN}"),
     }
     module_before = {
         "backup_fd": "true",
@@ -162,9 +161,11 @@ def ansible(module, args, keep_dir=None):
     with tempfile.NamedTemporaryFile("w", suffix=".ini", delete=False) as inventory:
         inventory.write(f"{CONTAINER} ansible_connection=community.docker.docker "
                         "ansible_python_interpreter=/usr/bin/python3\n")
-    # Outside the repository (no ansible.cfg, so no timing callback in the JSON), with its plugin paths.
+    # Outside the repository (no ansible.cfg, so no timing callback in the JSON), the modules by FQCN
+    # through the clone's collection.
     env = {k: v for k, v in os.environ.items() if not k.startswith("ANSIBLE_")}
-    env.update(ANSIBLE_LIBRARY=str(ROOT / "plugins" / "modules"),
+    env.update(ANSIBLE_COLLECTIONS_PATH=str(ROOT / ".collections"),
+               # removed once module_utils import through the collection
                ANSIBLE_MODULE_UTILS=str(ROOT / "plugins" / "module_utils"),
                ANSIBLE_STDOUT_CALLBACK="json", ANSIBLE_LOAD_CALLBACK_PLUGINS="1", ANSIBLE_PIPELINING="True")
     if keep_dir:
@@ -331,10 +332,10 @@ def startup_seconds():
     """Best of seven wall times of a module process that has nothing to do (its backup exists already)."""
     keep = "/root/.ansible/bench-startup"
     sh(f"rm -rf {keep} {BASE}/startup && mkdir -p {BASE}/startup")
-    ansible("db_backup", f"engine=postgres database=postgres backup_dir={BASE}/startup name=startup "
-                         f"bin_dir={BIN}", keep_dir=None)
-    ansible("db_backup", f"engine=postgres database=postgres backup_dir={BASE}/startup name=startup "
-                         f"bin_dir={BIN}", keep_dir=keep)
+    ansible("bundle.stack.db_backup", f"engine=postgres database=postgres backup_dir={BASE}/startup name=startup "
+                                      f"bin_dir={BIN}", keep_dir=None)
+    ansible("bundle.stack.db_backup", f"engine=postgres database=postgres backup_dir={BASE}/startup name=startup "
+                                      f"bin_dir={BIN}", keep_dir=keep)
     path = sh(f"ls {keep}/ansible-tmp-*/AnsiballZ_db_backup.py")
     return round(min(timed(["/usr/bin/python3", path])[0] for _ in range(7)), 2)
 
@@ -376,9 +377,9 @@ def main():
     RESULTS.write_text(json.dumps(result, indent=2) + "\n")
     write_doc_section(result)
     for scale in results:
-        print(f"scale {scale['scale']}:", json.dumps({op: {k: v[k] for k in ("plain_best_s", "module_best_s", "ratio",
-                                                                          "ratio_of_medians")}
-                                                      for op, v in scale["operations"].items()}))
+        figures = ("plain_best_s", "module_best_s", "ratio", "ratio_of_medians")
+        print(f"scale {scale['scale']}:",
+              json.dumps({op: {k: v[k] for k in figures} for op, v in scale["operations"].items()}))
     print(f"module start-up {startup} s; goal met by scale: {result['goal_met_by_scale']}; "
           f"judged at scale {result['goal_scale']}: {'met' if result['goal_met'] else 'NOT met'}")
     return 0 if result["goal_met"] else 1

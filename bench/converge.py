@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 """Benchmark: a cold converge of the lab and warm re-runs of site.yml.
 
 Cold = the lab hosts destroyed and created anew, then site.yml (packages are

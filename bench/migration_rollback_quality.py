@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 """Benchmark: how often the generated reverse SQL equals the handwritten down migration.
 
 For every migration of the realistic sets under tests/migrations/quality/postgresql

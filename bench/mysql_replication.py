@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 """Benchmark: MariaDB primary to GTID replica, as an application sees it.
 
 1. Visibility: ROWS single-row autocommit INSERTs on the primary, each one

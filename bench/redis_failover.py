@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 """Benchmark: Redis failover through Sentinel, and acknowledged writes lost.
 
 Runs against the three containers of the molecule scenario `redis` (mol-redis1..3,

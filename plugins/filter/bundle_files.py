@@ -68,7 +68,7 @@ EXAMPLES = r"""
     mode: "0644"
   vars:
     content: "{{ lookup('ansible.builtin.template', 'etc/default/prometheus-exporter.j2') }}"
-  when: not found | file_is_current('/etc/default/prometheus-node-exporter', content, '0644')
+  when: not found | bundle.stack.file_is_current('/etc/default/prometheus-node-exporter', content, '0644')
 """
 
 RETURN = r"""

@@ -11,13 +11,6 @@ with a hard link (atomic, fails if it exists); everyone else just reads it.
 
 from __future__ import annotations
 
-import os
-import secrets
-import string
-
-from ansible.errors import AnsibleLookupError
-from ansible.plugins.lookup import LookupBase
-
 DOCUMENTATION = r"""
 name: lab_secret
 short_description: A random secret kept in a file on the control node, created on first use
@@ -41,7 +34,7 @@ options:
 """
 
 EXAMPLES = r"""
-app_password: "{{ lookup('lab_secret', playbook_dir ~ '/../.lab/secrets/app') }}"
+app_password: "{{ lookup('bundle.stack.lab_secret', playbook_dir ~ '/../.lab/secrets/app') }}"
 """
 
 RETURN = r"""
@@ -50,6 +43,13 @@ _raw:
   type: list
   elements: str
 """
+
+import os
+import secrets
+import string
+
+from ansible.errors import AnsibleLookupError
+from ansible.plugins.lookup import LookupBase
 
 ALPHABET = string.ascii_letters + string.digits
 

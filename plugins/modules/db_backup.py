@@ -17,7 +17,7 @@ description:
   - Every backup holds C(manifest.json) (engine, server and tool versions, database,
     start and end time, duration, size, the SHA-256 and size of every file, and the row
     count of every table) and C(manifest.json.sha256), the checksum of the manifest itself.
-    M(db_restore) checks both before it touches anything.
+    M(bundle.stack.db_restore) checks both before it touches anything.
   - V(postgres) runs C(pg_dump) (directory format with O(jobs) parallel jobs, or custom
     format) and C(pg_dumpall --globals-only) for the roles. The row counts are exact
     C(count(*)) of every table, taken in the same snapshot as the dump (C(pg_dump --snapshot)),
@@ -96,7 +96,7 @@ options:
     type: int
 extends_documentation_fragment:
   - action_common_attributes
-  - bundle_backup
+  - bundle.stack.bundle_backup
 attributes:
   check_mode:
     support: full
@@ -116,12 +116,12 @@ requirements:
   - V(mysql) mariadb-dump or mysqldump, and the mysql client.
   - V(redis) redis-cli and redis-check-rdb (Debian C(redis-tools), C(redis-server)).
 seealso:
-  - module: db_restore
+  - module: bundle.stack.db_restore
 '''
 
 EXAMPLES = r'''
 - name: Back up the app database, keep the last 7 backups or 14 days
-  db_backup:
+  bundle.stack.db_backup:
     engine: postgres
     database: app
     backup_dir: /var/backups/bundle
@@ -132,7 +132,7 @@ EXAMPLES = r'''
   register: app_backup
 
 - name: A named backup before a migration (a second run keeps the first)
-  db_backup:
+  bundle.stack.db_backup:
     engine: postgres
     database: app
     backup_dir: /var/backups/bundle
@@ -140,7 +140,7 @@ EXAMPLES = r'''
     format: custom
 
 - name: Back up Redis
-  db_backup:
+  bundle.stack.db_backup:
     engine: redis
     backup_dir: /var/backups/bundle
     login_password: "{{ redis_password }}"

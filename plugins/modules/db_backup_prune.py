@@ -10,11 +10,11 @@ DOCUMENTATION = r'''
 module: db_backup_prune
 short_description: Verify a copied backup, then apply retention to the copies beside it
 description:
-  - For copies of M(db_backup) backups kept elsewhere (the control node, a backup host).
+  - For copies of M(bundle.stack.db_backup) backups kept elsewhere (the control node, a backup host).
     Checks the copy just made, O(backup), against its manifest (the manifest's own checksum,
     then the size and SHA-256 of every file, no file missing or extra), and only when it is
     intact applies retention to the regular backups of the same engine and database in
-    O(backup_dir), as M(db_backup) does on the database host.
+    O(backup_dir), as M(bundle.stack.db_backup) does on the database host.
   - A damaged or incomplete copy fails the task and nothing is removed.
   - The copy just made is always kept. Safety backups, other series and hidden entries are
     never touched; a backup being removed is first renamed to a hidden name.
@@ -55,13 +55,13 @@ attributes:
   platform:
     platforms: posix
 seealso:
-  - module: db_backup
-  - module: db_restore
+  - module: bundle.stack.db_backup
+  - module: bundle.stack.db_restore
 '''
 
 EXAMPLES = r'''
 - name: Verify the copy on the control node and keep the last 7 copies of its series
-  db_backup_prune:
+  bundle.stack.db_backup_prune:
     backup_dir: /srv/backups/pg1
     backup: postgres-app-20250101T020000Z
     keep_last: 7

@@ -100,7 +100,7 @@ options:
     type: int
 extends_documentation_fragment:
   - action_common_attributes
-  - bundle_backup
+  - bundle.stack.bundle_backup
 attributes:
   check_mode:
     support: full
@@ -121,26 +121,26 @@ requirements:
   - V(mysql) the mariadb or mysql client.
   - V(redis) redis-cli and systemctl.
 seealso:
-  - module: db_backup
+  - module: bundle.stack.db_backup
 '''
 
 EXAMPLES = r'''
 - name: Restore the latest backup of app (refused if app exists)
-  db_restore:
+  bundle.stack.db_restore:
     engine: postgres
     backup_dir: /var/backups/bundle
     database: app
     bin_dir: /usr/lib/postgresql/15/bin
 
 - name: Replace app with a named backup (a safety backup of app is taken first)
-  db_restore:
+  bundle.stack.db_restore:
     engine: postgres
     backup_dir: /var/backups/bundle
     backup: postgres-app-20250101T020000Z
     replace: true
 
 - name: Prove the latest backup restores, without touching app
-  db_restore:
+  bundle.stack.db_restore:
     engine: postgres
     backup_dir: /var/backups/bundle
     database: app

@@ -21,7 +21,7 @@ description:
   - The ledger table records for every migration its name, the SHA-256 checksum of its
     up SQL, when and by whom it was applied, how long it took, its up and down SQL, the
     backup taken before it, and a snapshot of the schema objects each statement touches,
-    taken from the catalogs right before and after the statement. M(schema_rollback)
+    taken from the catalogs right before and after the statement. M(bundle.stack.schema_rollback)
     uses that snapshot to generate reverse SQL and to verify a rollback.
   - Refuses to run when the up SQL of an applied migration changed since it was applied,
     unless O(force=true).
@@ -66,12 +66,12 @@ attributes:
   platform:
     platforms: posix
 seealso:
-  - module: schema_rollback
+  - module: bundle.stack.schema_rollback
 '''
 
 EXAMPLES = r'''
 - name: Apply pending migrations of the app database (from the control node)
-  schema_migrate:
+  bundle.stack.schema_migrate:
     path: "{{ playbook_dir }}/../files/migrations/example"
     database: app
     login_host: 10.30.0.11
@@ -82,7 +82,7 @@ EXAMPLES = r'''
   register: migrated
 
 - name: Show what would be applied, with the SQL
-  schema_migrate:
+  bundle.stack.schema_migrate:
     path: migrations
     database: app
     login_user: app
@@ -92,7 +92,7 @@ EXAMPLES = r'''
   diff: true
 
 - name: Apply up to 0004_orders only
-  schema_migrate:
+  bundle.stack.schema_migrate:
     path: migrations
     database: app
     target: 0004_orders

@@ -8,7 +8,7 @@ DOCUMENTATION = r'''
 module: schema_rollback
 short_description: Roll back applied migrations for real, with verified reverse SQL
 description:
-  - Rolls back the last O(steps) migrations recorded in the ledger of M(schema_migrate), or every
+  - Rolls back the last O(steps) migrations recorded in the ledger of M(bundle.stack.schema_migrate), or every
     migration applied after O(to). Migrations are rolled back latest first.
   - Uses a migration's own down SQL (its C(-- migrate:down) section or C(<name>.down.sql)) when it
     has one; otherwise generates the reverse SQL from the up SQL with a real SQL parser (pglast,
@@ -62,12 +62,12 @@ attributes:
   platform:
     platforms: posix
 seealso:
-  - module: schema_migrate
+  - module: bundle.stack.schema_migrate
 '''
 
 EXAMPLES = r'''
 - name: Roll back the last migration
-  schema_rollback:
+  bundle.stack.schema_rollback:
     path: "{{ playbook_dir }}/../files/migrations/example"
     database: app
     login_host: 10.30.0.11
@@ -77,7 +77,7 @@ EXAMPLES = r'''
   delegate_to: localhost
 
 - name: Show the reverse SQL of everything after 0002_orders, change nothing
-  schema_rollback:
+  bundle.stack.schema_rollback:
     to: 0002_orders
     database: app
     login_user: app

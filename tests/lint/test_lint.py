@@ -35,7 +35,7 @@ def test_linter_is_clean(command):
 
 @pytest.mark.parametrize("module", MODULES)
 def test_module_documentation_renders(module):
-    result = run("ansible-doc", "-M", "plugins/modules", module)
+    result = run("ansible-doc", f"bundle.stack.{module}")
     assert result.returncode == 0, result.stderr
     assert "EXAMPLES" in result.stdout and "RETURN VALUES" in result.stdout
 

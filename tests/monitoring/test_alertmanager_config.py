@@ -40,7 +40,7 @@ def config(amtool, tmp_path_factory):
         "gather_facts": False,
         "tasks": [
             {"name": "Check the settings", "ansible.builtin.include_role": {
-                "name": "alertmanager", "tasks_from": "preflight", "public": True}},
+                "name": "bundle.stack.alertmanager", "tasks_from": "preflight", "public": True}},
             {"name": "Write and validate the configuration", "ansible.builtin.template": {
                 "src": str(TEMPLATE), "dest": str(dest), "mode": "0600",
                 "validate": f"{amtool} check-config %s"}},

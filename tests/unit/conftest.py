@@ -13,7 +13,6 @@ from ansible.module_utils.testing import patch_module_args
 REPO = Path(__file__).resolve().parents[2]
 MODULE_UTILS = REPO / 'plugins' / 'module_utils'
 MODULES = REPO / 'plugins' / 'modules'
-DOC_FRAGMENTS = REPO / 'plugins' / 'doc_fragments'
 VENV_BIN = Path(sys.executable).parent
 # `from ansible_collections.bundle.stack.plugins.module_utils... import ...`: this clone
 # is the collection bundle.stack through the .collections link (see ansible.cfg).
@@ -44,19 +43,18 @@ def run_module(capsys):
 
 @pytest.fixture
 def ansible_adhoc(tmp_path):
-    """Run `ansible localhost -m <module> -a <args>` with the bundle's plugin paths.
+    """Run `ansible localhost -m <module> -a <args>`, the bundle's modules by FQCN through the clone's collection.
 
-    Runs outside the repository so only the plugin paths matter, not whatever
+    Runs outside the repository so only the collection path matters, not whatever
     else ansible.cfg holds at the moment. Returns (rc, task result dict).
     """
     def run(module, args):
         env = dict(os.environ)
         env.pop('ANSIBLE_CONFIG', None)
         env.update(
-            ANSIBLE_LIBRARY=str(MODULES),
-            ANSIBLE_MODULE_UTILS=str(MODULE_UTILS),
-            # The modules import module_utils through the collection path.
             ANSIBLE_COLLECTIONS_PATH=str(COLLECTIONS),
+            # removed once module_utils import through the collection
+            ANSIBLE_MODULE_UTILS=str(MODULE_UTILS),
             ANSIBLE_LOAD_CALLBACK_PLUGINS='1',
             ANSIBLE_STDOUT_CALLBACK='json',
             ANSIBLE_LOCAL_TEMP=str(tmp_path / 'ansible-local'),
@@ -77,11 +75,10 @@ def ansible_adhoc(tmp_path):
 
 @pytest.fixture
 def ansible_doc():
-    """Run ansible-doc on a module of plugins/modules; return the completed process."""
+    """Run ansible-doc on a module by FQCN (bundle.stack.<name>); return the completed process."""
     def run(module):
         return subprocess.run(
-            [str(VENV_BIN / 'ansible-doc'), '-M', str(MODULES), module],
-            env=dict(os.environ, ANSIBLE_NOCOLOR='1', ANSIBLE_DOC_FRAGMENT_PLUGINS=str(DOC_FRAGMENTS),
-                     ANSIBLE_COLLECTIONS_PATH=str(COLLECTIONS)),
+            [str(VENV_BIN / 'ansible-doc'), module],
+            env=dict(os.environ, ANSIBLE_NOCOLOR='1', ANSIBLE_COLLECTIONS_PATH=str(COLLECTIONS)),
             capture_output=True, text=True, timeout=120, check=False)
     return run

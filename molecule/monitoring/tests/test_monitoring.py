@@ -173,10 +173,10 @@ def test_grafana_without_a_route_to_its_repository_fails_with_how_to_provide_the
   tasks:
     - name: Run the grafana role's install tasks
       ansible.builtin.include_role:
-        name: grafana
+        name: bundle.stack.grafana
         tasks_from: install
 """, "-e", "grafana_install_source=apt", "-e", "grafana_apt_repository_url=http://127.0.0.1:9/grafana",
-        "-e", "grafana_admin_password=not-the-default-1")
+                          "-e", "grafana_admin_password=not-the-default-1")
     output = " ".join(result.stdout.split())
     assert result.returncode != 0
     assert "Grafana's apt repository http://127.0.0.1:9/grafana is not reachable from mol-mon1" in output
@@ -194,7 +194,7 @@ def test_a_rule_that_promtool_rejects_never_reaches_prometheus(tmp_path):
 - name: Converge Prometheus with a broken rule file
   hosts: monitoring
   roles:
-    - prometheus
+    - bundle.stack.prometheus
 """, "-e", f"prometheus_rules_source_dir={tmp_path}")
     output = " ".join(result.stdout.split())
     assert result.returncode != 0

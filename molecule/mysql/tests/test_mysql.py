@@ -62,12 +62,12 @@ def probe(target_name, **args):
     # Not the project's ansible.cfg (nor its directory, which Ansible would read it from):
     # its timing callback would print ahead of the JSON.
     env = dict(ansible_env(), ANSIBLE_LOAD_CALLBACK_PLUGINS="1", ANSIBLE_STDOUT_CALLBACK="json",
-               ANSIBLE_LIBRARY=str(PROJECT / "plugins" / "modules"),
+               ANSIBLE_COLLECTIONS_PATH=str(PROJECT / ".collections"),
+               # removed once module_utils import through the collection
                ANSIBLE_MODULE_UTILS=str(PROJECT / "plugins" / "module_utils"),
-               ANSIBLE_LOOKUP_PLUGINS=str(PROJECT / "plugins" / "lookup"),
                ANSIBLE_PYTHON_INTERPRETER="auto_silent")
     env.pop("ANSIBLE_CONFIG")
-    completed = subprocess.run(["ansible", "-i", INVENTORY, target_name, "-m", "health_probe",
+    completed = subprocess.run(["ansible", "-i", INVENTORY, target_name, "-m", "bundle.stack.health_probe",
                                 "-a", json.dumps(dict(kind="mysql", login_unix_socket=SOCKET, **args))],
                                cwd=SCENARIO, env=env, capture_output=True, text=True, timeout=300)
     result = json.loads(completed.stdout)["plays"][0]["tasks"][0]["hosts"][target_name]

@@ -185,7 +185,7 @@ def test_authentication_is_required_and_dangerous_commands_are_denied():
 
 def test_no_password_is_stored_in_plain_text_where_redis_allows_hashes():
     passwords = [secret(name) for name in ("redis_app", "redis_replicator", "redis_monitor", "redis_failover",
-                                            "redis_sentinel_admin", "redis_sentinel_client")]
+                                           "redis_sentinel_admin", "redis_sentinel_client")]
     for target in HOSTS.values():
         for path in ("/etc/redis/users.acl", "/etc/redis/sentinel-users.acl"):
             acl = target.file(path)

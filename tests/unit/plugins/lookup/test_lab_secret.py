@@ -63,12 +63,12 @@ def test_an_empty_file_is_refused_with_its_path(tmp_path):
     assert str(path) in call('read_secret', path)['error']
 
 
-def test_ansible_finds_it_by_name_and_reads_without_a_lock_file(tmp_path, ansible_adhoc, monkeypatch):
+def test_ansible_finds_it_by_name_and_reads_without_a_lock_file(tmp_path, ansible_adhoc):
     secrets_dir = tmp_path / 'secrets'
-    monkeypatch.setenv('ANSIBLE_LOOKUP_PLUGINS', str(REPO / 'plugins' / 'lookup'))
     values = []
     for _ in range(2):  # the first run creates the secret, the second reads it
-        rc, result = ansible_adhoc('ansible.builtin.debug', f"msg={{{{ lookup('lab_secret', '{secrets_dir}/app') }}}}")
+        rc, result = ansible_adhoc('ansible.builtin.debug',
+                                   f"msg={{{{ lookup('bundle.stack.lab_secret', '{secrets_dir}/app') }}}}")
         assert rc == 0, result
         values.append(result['msg'])
     assert values[0] == values[1] == (secrets_dir / 'app').read_text().split()[0]

@@ -388,8 +388,8 @@ def test_failed_probe_under_ansible_names_the_unit(ansible_adhoc):
     with socket.socket() as sock:
         sock.bind(('127.0.0.1', 0))
         closed_port = sock.getsockname()[1]
-    rc, result = ansible_adhoc('health_probe', f'kind=tcp port={closed_port} timeout=0 service=redis '
-                                               'unit=redis-server log_lines=5')
+    rc, result = ansible_adhoc('bundle.stack.health_probe', f'kind=tcp port={closed_port} timeout=0 service=redis '
+                                                            'unit=redis-server log_lines=5')
     assert rc != 0
     assert result['failed'] is True and result['verdict'] == 'fail'
     assert result['msg'].startswith(f'127.0.0.1 redis (redis-server): expected port {closed_port} accepting TCP '

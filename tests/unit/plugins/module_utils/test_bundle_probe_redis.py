@@ -236,8 +236,8 @@ def test_redis_probe_runs_in_check_mode(run_module, servers):
 
 
 def test_redis_probe_runs_under_ansible(ansible_adhoc, servers):
-    rc, result = ansible_adhoc('health_probe', f"kind=redis port={servers['master']} login_user=monitor "
-                                               f"login_password={PASSWORDS['monitor']} timeout=5")
+    rc, result = ansible_adhoc('bundle.stack.health_probe', f"kind=redis port={servers['master']} login_user=monitor "
+                                                            f"login_password={PASSWORDS['monitor']} timeout=5")
     assert rc == 0, result
     assert result['verdict'] == 'pass'
     assert PASSWORDS['monitor'] not in json.dumps(result)

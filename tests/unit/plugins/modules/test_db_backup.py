@@ -180,6 +180,6 @@ def test_redis_backup_copies_a_complete_rdb_with_its_key_count(run_module, redis
 
 
 def test_documentation_renders(ansible_doc):
-    completed = ansible_doc('db_backup')
+    completed = ansible_doc('bundle.stack.db_backup')
     assert completed.returncode == 0, completed.stderr
     assert 'EXAMPLES' in completed.stdout and 'RETURN VALUES' in completed.stdout

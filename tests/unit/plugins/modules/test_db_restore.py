@@ -274,6 +274,6 @@ def test_bad_options_fail_with_the_reason(run_module, pg, taken, args, message):
 
 
 def test_documentation_renders(ansible_doc):
-    completed = ansible_doc('db_restore')
+    completed = ansible_doc('bundle.stack.db_restore')
     assert completed.returncode == 0, completed.stderr
     assert 'EXAMPLES' in completed.stdout and 'RETURN VALUES' in completed.stdout

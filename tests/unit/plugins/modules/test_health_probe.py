@@ -187,13 +187,13 @@ def test_http_connection_refused(run_module):
 # --- under Ansible, and the documentation ---------------------------------------
 
 def test_runs_under_ansible(ansible_adhoc, listening_port):
-    rc, result = ansible_adhoc('health_probe', f'kind=tcp port={listening_port}')
+    rc, result = ansible_adhoc('bundle.stack.health_probe', f'kind=tcp port={listening_port}')
     assert rc == 0, result
     assert result['verdict'] == 'pass'
     assert result['changed'] is False
 
 
-@pytest.mark.parametrize('module', ['health_probe', 'health_report'])
+@pytest.mark.parametrize('module', ['bundle.stack.health_probe', 'bundle.stack.health_report'])
 def test_documentation_renders(ansible_doc, module):
     completed = ansible_doc(module)
     assert completed.returncode == 0, completed.stderr

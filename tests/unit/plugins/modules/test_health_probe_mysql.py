@@ -65,8 +65,8 @@ def test_unused_option_warns(run_module):
 
 def test_fails_under_ansible_with_the_unit_diagnosis(ansible_adhoc):
     port = free_port()
-    rc, result = ansible_adhoc('health_probe', f'kind=mysql port={port} timeout=0 service=mariadb '
-                                               'unit=mariadb log_lines=3')
+    rc, result = ansible_adhoc('bundle.stack.health_probe', f'kind=mysql port={port} timeout=0 service=mariadb '
+                                                            'unit=mariadb log_lines=3')
     assert rc != 0
     assert result['verdict'] == 'fail'
     assert result['msg'].startswith('127.0.0.1 mariadb (mariadb): expected SELECT 1 answering; saw connection refused')

@@ -113,10 +113,10 @@ def test_report_row_tolerates_partial_results(result, verdict, detail):
 def test_runs_under_ansible(ansible_adhoc, tmp_path):
     path = tmp_path / 'smoke.xml'
     args = json.dumps({'results': RESULTS[:3], 'junit_path': str(path), 'title': 'lab'})
-    rc, result = ansible_adhoc('health_report', args)
+    rc, result = ansible_adhoc('bundle.stack.health_report', args)
     assert rc == 0, result
     assert result['changed'] is True
     assert result['counts'] == {'pass': 1, 'warn': 1, 'fail': 1, 'skip': 0, 'total': 3}
     assert parse_junit(path).get('name') == 'lab'
-    rc, again = ansible_adhoc('health_report', args)
+    rc, again = ansible_adhoc('bundle.stack.health_report', args)
     assert (rc, again['changed']) == (0, False)

@@ -408,16 +408,16 @@ def test_runs_under_ansible_and_hides_the_password(ansible_adhoc, pg, database, 
     path = migration_dir(tmp_path, ('0001_a.sql', 'CREATE TABLE a (id int);'))
     options = (f'path={path} database={database} port={pg.port} login_user=app login_password={APP_PASSWORD} '
                f'backup_dir={tmp_path / "b"}')
-    rc, result = ansible_adhoc('schema_migrate', options)
+    rc, result = ansible_adhoc('bundle.stack.schema_migrate', options)
     assert rc == 0, result
     assert result['changed'] is True and result['applied'][0]['name'] == '0001_a'
     assert APP_PASSWORD not in json.dumps(result)
-    rc, result = ansible_adhoc('schema_rollback', options)
+    rc, result = ansible_adhoc('bundle.stack.schema_rollback', options)
     assert rc == 0, result
     assert result['rolled_back'][0]['name'] == '0001_a'
 
 
-@pytest.mark.parametrize('module', ['schema_migrate', 'schema_rollback'])
+@pytest.mark.parametrize('module', ['bundle.stack.schema_migrate', 'bundle.stack.schema_rollback'])
 def test_documentation_renders(ansible_doc, module):
     completed = ansible_doc(module)
     assert completed.returncode == 0, completed.stderr
