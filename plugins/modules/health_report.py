@@ -41,7 +41,7 @@ options:
     type: str
     default: smoke
 extends_documentation_fragment:
-  - action_common_attributes
+  - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
     support: full

@@ -55,6 +55,8 @@ def ansible_adhoc(tmp_path):
         env.update(
             ANSIBLE_LIBRARY=str(MODULES),
             ANSIBLE_MODULE_UTILS=str(MODULE_UTILS),
+            # The modules import module_utils through the collection path.
+            ANSIBLE_COLLECTIONS_PATH=str(COLLECTIONS),
             ANSIBLE_LOAD_CALLBACK_PLUGINS='1',
             ANSIBLE_STDOUT_CALLBACK='json',
             ANSIBLE_LOCAL_TEMP=str(tmp_path / 'ansible-local'),
@@ -79,6 +81,7 @@ def ansible_doc():
     def run(module):
         return subprocess.run(
             [str(VENV_BIN / 'ansible-doc'), '-M', str(MODULES), module],
-            env=dict(os.environ, ANSIBLE_NOCOLOR='1', ANSIBLE_DOC_FRAGMENT_PLUGINS=str(DOC_FRAGMENTS)),
+            env=dict(os.environ, ANSIBLE_NOCOLOR='1', ANSIBLE_DOC_FRAGMENT_PLUGINS=str(DOC_FRAGMENTS),
+                     ANSIBLE_COLLECTIONS_PATH=str(COLLECTIONS)),
             capture_output=True, text=True, timeout=120, check=False)
     return run

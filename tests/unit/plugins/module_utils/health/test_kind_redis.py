@@ -8,19 +8,18 @@ import json
 import health_probe
 import pytest
 import redis_servers
-from ansible.module_utils.bundle_probe_redis import (
+from ansible_collections.bundle.stack.plugins.module_utils.health.kinds.redis import PROBE, observe_info, parse_info
+from ansible_collections.bundle.stack.plugins.module_utils.health.resp import (
     RespClient,
     RespError,
     RespProtocolError,
     describe_reply_error,
     encode_command,
-    evaluate_redis,
-    observe_info,
-    parse_info,
     read_reply,
-    redis_expectations,
 )
 from redis_servers import PASSWORDS, free_port
+
+evaluate_redis, redis_expectations = PROBE.evaluate, PROBE.expectations
 
 # --- RESP -------------------------------------------------------------------------
 
