@@ -10,11 +10,11 @@ DOCUMENTATION = r'''
 module: db_backup_prune
 short_description: Verify a copied backup, then apply retention to the copies beside it
 description:
-  - For copies of M(db_backup) backups kept elsewhere (the control node, a backup host).
+  - For copies of M(bundle.stack.db_backup) backups kept elsewhere (the control node, a backup host).
     Checks the copy just made, O(backup), against its manifest (the manifest's own checksum,
     then the size and SHA-256 of every file, no file missing or extra), and only when it is
     intact applies retention to the regular backups of the same engine and database in
-    O(backup_dir), as M(db_backup) does on the database host.
+    O(backup_dir), as M(bundle.stack.db_backup) does on the database host.
   - A damaged or incomplete copy fails the task and nothing is removed.
   - The copy just made is always kept. Safety backups, other series and hidden entries are
     never touched; a backup being removed is first renamed to a hidden name.
@@ -45,7 +45,7 @@ options:
     type: int
     default: 2
 extends_documentation_fragment:
-  - action_common_attributes
+  - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
     support: full
@@ -55,15 +55,15 @@ attributes:
   platform:
     platforms: posix
 seealso:
-  - module: db_backup
-  - module: db_restore
+  - module: bundle.stack.db_backup
+  - module: bundle.stack.db_restore
 '''
 
 EXAMPLES = r'''
 - name: Verify the copy on the control node and keep the last 7 copies of its series
-  db_backup_prune:
+  bundle.stack.db_backup_prune:
     backup_dir: /srv/backups/pg1
-    backup: postgres-app-20250101T020000Z
+    backup: postgresql-app-20250101T020000Z
     keep_last: 7
   delegate_to: localhost
 '''
@@ -73,7 +73,7 @@ backup_path:
   description: Path of the copy that was verified.
   returned: always
   type: str
-  sample: /srv/backups/pg1/postgres-app-20250101T020000Z
+  sample: /srv/backups/pg1/postgresql-app-20250101T020000Z
 files_verified:
   description: Number of files of the copy whose size and SHA-256 matched its manifest.
   returned: when the copy is intact
@@ -99,16 +99,14 @@ removed:
 import os
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.bundle_backup import (
-    BackupError,
+from ansible_collections.bundle.stack.plugins.module_utils.backup.catalog import (
     apply_retention,
     check_backup_dir,
     check_name,
-    describe_problems,
-    read_manifest,
-    utc_now,
-    verify_tree,
 )
+from ansible_collections.bundle.stack.plugins.module_utils.backup.checksums import describe_problems, verify_tree
+from ansible_collections.bundle.stack.plugins.module_utils.backup.engine import BackupError
+from ansible_collections.bundle.stack.plugins.module_utils.backup.manifest import read_manifest, utc_now
 
 
 def main():

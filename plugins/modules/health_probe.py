@@ -238,7 +238,7 @@ requirements:
 
 EXAMPLES = r'''
 - name: Wait for the replica to stream with little lag
-  health_probe:
+  bundle.stack.health_probe:
     kind: postgres
     service: "{{ inventory_hostname }} postgres"
     unit: postgresql@15-main
@@ -250,7 +250,7 @@ EXAMPLES = r'''
   become_user: postgres
 
 - name: Primary must have two streaming replicas
-  health_probe:
+  bundle.stack.health_probe:
     kind: postgres
     login_user: monitor
     login_password: "{{ monitor_password }}"
@@ -258,7 +258,7 @@ EXAMPLES = r'''
     min_streaming_replicas: 2
 
 - name: PgBouncer serves appdb end to end
-  health_probe:
+  bundle.stack.health_probe:
     kind: pgbouncer
     unit: pgbouncer
     admin_password: "{{ pgbouncer_admin_password }}"
@@ -268,7 +268,7 @@ EXAMPLES = r'''
   become: true
 
 - name: Grafana is up and reports a healthy database
-  health_probe:
+  bundle.stack.health_probe:
     kind: http
     service: grafana
     unit: grafana-server
@@ -278,7 +278,7 @@ EXAMPLES = r'''
     timeout: 120
 
 - name: MariaDB replica replicates with little lag (root through the socket)
-  health_probe:
+  bundle.stack.health_probe:
     kind: mysql
     unit: mariadb
     login_unix_socket: /run/mysqld/mysqld.sock
@@ -287,14 +287,14 @@ EXAMPLES = r'''
   become: true
 
 - name: Redis port answers
-  health_probe:
+  bundle.stack.health_probe:
     kind: tcp
     port: 6379
     timeout: 30
   register: redis_probe
 
 - name: Redis replica follows its master with little lag
-  health_probe:
+  bundle.stack.health_probe:
     kind: redis
     unit: redis-server
     login_user: monitor
@@ -303,7 +303,7 @@ EXAMPLES = r'''
     max_lag_bytes: 1048576
 
 - name: Sentinel knows the master, reaches its quorum, sees 3 sentinels and 2 replicas
-  health_probe:
+  bundle.stack.health_probe:
     kind: sentinel
     unit: redis-sentinel
     master_name: bundle

@@ -10,7 +10,7 @@ DOCUMENTATION = r'''
 module: health_report
 short_description: Summarise health_probe results as a table and a JUnit XML file
 description:
-  - Takes the registered results of M(health_probe) tasks, builds a fixed-width
+  - Takes the registered results of M(bundle.stack.health_probe) tasks, builds a fixed-width
     table (host, service, kind, verdict, elapsed, detail) and counts the verdicts.
   - Optionally writes the results as a JUnit XML file, one test case per
     result, so CI shows failed health checks as failed tests.
@@ -24,7 +24,7 @@ author:
 options:
   results:
     description:
-      - Results of M(health_probe), as registered (a loop's C(results) list works).
+      - Results of M(bundle.stack.health_probe), as registered (a loop's C(results) list works).
       - Each may carry an C(inventory_host) key, shown instead of the probed C(host).
       - A result without a verdict counts as V(fail), or as V(skip) when it was skipped.
     type: list
@@ -54,7 +54,7 @@ attributes:
 
 EXAMPLES = r'''
 - name: Probe every service
-  health_probe:
+  bundle.stack.health_probe:
     kind: "{{ item.kind }}"
     port: "{{ item.port }}"
     service: "{{ item.name }}"
@@ -68,7 +68,7 @@ EXAMPLES = r'''
     smoke_results: "{{ smoke_probes.results | map('combine', {'inventory_host': inventory_hostname}) | list }}"
 
 - name: Report
-  health_report:
+  bundle.stack.health_report:
     title: smoke
     results: "{{ ansible_play_hosts | map('extract', hostvars, 'smoke_results') | flatten }}"
     junit_path: "{{ playbook_dir }}/../reports/smoke.xml"

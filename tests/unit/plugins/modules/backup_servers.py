@@ -48,7 +48,7 @@ class Postgres:
         return set(self.psql('SELECT datname FROM pg_database').split())
 
     def options(self):
-        return dict(engine='postgres', login_unix_socket=str(self.sockets), port=self.port,
+        return dict(engine='postgresql', login_unix_socket=str(self.sockets), port=self.port,
                     bin_dir=str(self.bindir))
 
 
