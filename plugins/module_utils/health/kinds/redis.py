@@ -16,6 +16,7 @@ from ansible_collections.bundle.stack.plugins.module_utils.health.resp import co
 ARGUMENT_SPEC = shared_options('login_user', 'login_password', 'expect_role', 'min_streaming_replicas',
                                'max_lag_bytes')
 
+
 def parse_info(text):
     """INFO output as a dict; 'slaveN' entries become dicts of their fields."""
     info = {}
