@@ -165,8 +165,6 @@ def ansible(module, args, keep_dir=None):
     # through the clone's collection.
     env = {k: v for k, v in os.environ.items() if not k.startswith("ANSIBLE_")}
     env.update(ANSIBLE_COLLECTIONS_PATH=str(ROOT / ".collections"),
-               # removed once module_utils import through the collection
-               ANSIBLE_MODULE_UTILS=str(ROOT / "plugins" / "module_utils"),
                ANSIBLE_STDOUT_CALLBACK="json", ANSIBLE_LOAD_CALLBACK_PLUGINS="1", ANSIBLE_PIPELINING="True")
     if keep_dir:
         env.update(ANSIBLE_KEEP_REMOTE_FILES="1", ANSIBLE_PIPELINING="False", ANSIBLE_REMOTE_TMP=keep_dir)

@@ -18,7 +18,7 @@ description:
     start and end time, duration, size, the SHA-256 and size of every file, and the row
     count of every table) and C(manifest.json.sha256), the checksum of the manifest itself.
     M(bundle.stack.db_restore) checks both before it touches anything.
-  - V(postgres) runs C(pg_dump) (directory format with O(jobs) parallel jobs, or custom
+  - V(postgresql) runs C(pg_dump) (directory format with O(jobs) parallel jobs, or custom
     format) and C(pg_dumpall --globals-only) for the roles. The row counts are exact
     C(count(*)) of every table, taken in the same snapshot as the dump (C(pg_dump --snapshot)),
     while the dump runs.
@@ -32,29 +32,32 @@ description:
     over regular backups of the same engine and database in O(backup_dir).
 version_added: "1.0.0"
 author:
-  - Bundle maintainers
+  - Bundle maintainers (@bundle-maintainers)
 options:
   engine:
-    description: Database engine.
+    description:
+      - Database engine.
+      - V(postgres) is the old name of V(postgresql); it is still accepted, with a deprecation
+        warning, and will be removed in version 2.0.0 of the collection.
     type: str
     required: true
-    choices: [mysql, postgres, redis]
+    choices: [mysql, postgres, postgresql, redis]
   database:
     description:
-      - Database to back up. Required for V(postgres) and V(mysql).
+      - Database to back up. Required for V(postgresql) and V(mysql).
       - Ignored by V(redis), which backs up the whole dataset (series name V(redis)).
     type: str
   backup_dir:
     description:
       - Absolute directory on the host that holds the backups; created with mode 0700
         when missing. Backup directories are 0700 and their files 0600 (the globals of
-        V(postgres) hold password verifiers).
+        V(postgresql) hold password verifiers).
     type: path
     required: true
   name:
     description:
       - Name of the backup directory. Defaults to C(<engine>-<database>-<UTC time>),
-        for example V(postgres-app-20250101T020000Z).
+        for example V(postgresql-app-20250101T020000Z).
       - When a complete backup of that name exists it is kept as it is and the task
         reports no change; a backup is never overwritten.
     type: str
@@ -76,13 +79,13 @@ options:
     type: int
   format:
     description:
-      - V(postgres) only. V(directory) (C(pg_dump -Fd), parallel) or V(custom) (C(pg_dump -Fc),
+      - V(postgresql) only. V(directory) (C(pg_dump -Fd), parallel) or V(custom) (C(pg_dump -Fc),
         one job). Defaults to V(directory).
     type: str
     choices: [custom, directory]
   compress:
     description:
-      - V(postgres) only. C(pg_dump --compress) level, 0 to 9. Defaults to pg_dump's own default.
+      - V(postgresql) only. C(pg_dump --compress) level, 0 to 9. Defaults to pg_dump's own default.
     type: int
   dump_tool:
     description:
@@ -95,8 +98,8 @@ options:
       - V(redis) only. Seconds to wait for C(BGSAVE). Defaults to V(300).
     type: int
 extends_documentation_fragment:
-  - action_common_attributes
-  - bundle.stack.bundle_backup
+  - ansible.builtin.action_common_attributes
+  - bundle.stack.backup
 attributes:
   check_mode:
     support: full
@@ -112,7 +115,7 @@ attributes:
 notes:
   - Run it as root (become) on the database host.
 requirements:
-  - V(postgres) pg_dump and pg_dumpall, and psycopg2 (Debian C(python3-psycopg2)) or psycopg 3.
+  - V(postgresql) pg_dump and pg_dumpall, and psycopg2 (Debian C(python3-psycopg2)) or psycopg 3.
   - V(mysql) mariadb-dump or mysqldump, and the mysql client.
   - V(redis) redis-cli and redis-check-rdb (Debian C(redis-tools), C(redis-server)).
 seealso:
@@ -122,7 +125,7 @@ seealso:
 EXAMPLES = r'''
 - name: Back up the app database, keep the last 7 backups or 14 days
   bundle.stack.db_backup:
-    engine: postgres
+    engine: postgresql
     database: app
     backup_dir: /var/backups/bundle
     bin_dir: /usr/lib/postgresql/15/bin
@@ -133,7 +136,7 @@ EXAMPLES = r'''
 
 - name: A named backup before a migration (a second run keeps the first)
   bundle.stack.db_backup:
-    engine: postgres
+    engine: postgresql
     database: app
     backup_dir: /var/backups/bundle
     name: app-before-release-42
@@ -151,7 +154,7 @@ engine:
   description: The engine.
   returned: always
   type: str
-  sample: postgres
+  sample: postgresql
 database:
   description: The database backed up (V(redis) for Redis).
   returned: always
@@ -167,12 +170,12 @@ backup:
   description: Name of the backup directory.
   returned: always
   type: str
-  sample: postgres-app-20250101T020000Z
+  sample: postgresql-app-20250101T020000Z
 backup_path:
   description: Its full path on the host.
   returned: always
   type: str
-  sample: /var/backups/bundle/postgres-app-20250101T020000Z
+  sample: /var/backups/bundle/postgresql-app-20250101T020000Z
 commands:
   description:
     - The commands the backup ran (or, in check mode, would run; the snapshot and the
@@ -184,7 +187,7 @@ manifest:
   description: The manifest written into the backup (see the module description).
   returned: when a backup was taken or found
   type: dict
-  sample: {"engine": "postgres", "database": "app", "size_bytes": 1048576,
+  sample: {"engine": "postgresql", "database": "app", "size_bytes": 1048576,
            "row_counts": {"public.pgbench_accounts": 100000}, "duration_seconds": 2.4}
 duration_seconds:
   description: Seconds the module spent, from start to end (checksums and retention included).
@@ -205,31 +208,35 @@ summary:
   description: One line for reports.
   returned: always
   type: str
-  sample: "postgres app: postgres-app-20250101T020000Z, 1.0 MiB, 4 tables, 2.4 s"
+  sample: "postgresql app: postgresql-app-20250101T020000Z, 1.0 MiB, 4 tables, 2.4 s"
 '''
 
 import time
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.bundle_backup import (
-    MANIFEST,
-    MANIFEST_SUM,
-    BackupError,
+from ansible_collections.bundle.stack.plugins.module_utils.backup.catalog import (
     apply_retention,
     check_backup_dir,
     check_name,
     default_name,
-    engine_params,
     list_backups,
-    module_argument_spec,
-    read_manifest,
     series_of,
+)
+from ansible_collections.bundle.stack.plugins.module_utils.backup.engine import BackupError, BackupRequest
+from ansible_collections.bundle.stack.plugins.module_utils.backup.manifest import (
+    MANIFEST,
+    MANIFEST_SUM,
+    read_manifest,
     summary,
-    take_backup,
-    unused_options,
     utc_now,
 )
-from ansible.module_utils.bundle_backup_engines import ENGINES
+from ansible_collections.bundle.stack.plugins.module_utils.backup.registry import (
+    engine_for,
+    engine_params,
+    module_argument_spec,
+    unused_options,
+)
+from ansible_collections.bundle.stack.plugins.module_utils.backup.take import take_backup
 
 COMMON_SPEC = dict(
     database=dict(type='str'),
@@ -255,10 +262,9 @@ def check_options(engine, params):
 
 
 def main():
-    module = AnsibleModule(argument_spec=module_argument_spec(ENGINES, COMMON_SPEC, 'backup'),
-                           supports_check_mode=True)
+    module = AnsibleModule(argument_spec=module_argument_spec(COMMON_SPEC, 'backup'), supports_check_mode=True)
     clock = time.monotonic()
-    engine = ENGINES[module.params['engine']]
+    engine = engine_for(module)
     params = engine_params(module.params, engine)
     for option in unused_options(module.params, engine, COMMON_SPEC):
         module.warn(f'Option {option} is not used by engine={engine.name} and is ignored.')
@@ -295,7 +301,7 @@ def main():
                 result['diff'] = dict(before={'backups': before},
                                       after={'backups': [b for b in before if b not in removed] + [name]})
         else:
-            manifest = take_backup(module, engine, params, root, database, params['name'], jobs=params['jobs'])
+            manifest = take_backup(module, engine, BackupRequest(params, root, params['name']))
             # Retention only after a backup that is complete and in place.
             try:
                 kept, removed = apply_retention(root, engine.name, database, params['keep_last'],

@@ -20,7 +20,7 @@ description:
     never touched; a backup being removed is first renamed to a hidden name.
 version_added: "1.0.0"
 author:
-  - Bundle maintainers
+  - Bundle maintainers (@bundle-maintainers)
 options:
   backup_dir:
     description: Absolute directory that holds the copies, for example C(<backup_controller_dir>/<host>).
@@ -45,7 +45,7 @@ options:
     type: int
     default: 2
 extends_documentation_fragment:
-  - action_common_attributes
+  - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
     support: full
@@ -63,7 +63,7 @@ EXAMPLES = r'''
 - name: Verify the copy on the control node and keep the last 7 copies of its series
   bundle.stack.db_backup_prune:
     backup_dir: /srv/backups/pg1
-    backup: postgres-app-20250101T020000Z
+    backup: postgresql-app-20250101T020000Z
     keep_last: 7
   delegate_to: localhost
 '''
@@ -73,7 +73,7 @@ backup_path:
   description: Path of the copy that was verified.
   returned: always
   type: str
-  sample: /srv/backups/pg1/postgres-app-20250101T020000Z
+  sample: /srv/backups/pg1/postgresql-app-20250101T020000Z
 files_verified:
   description: Number of files of the copy whose size and SHA-256 matched its manifest.
   returned: when the copy is intact
@@ -99,16 +99,14 @@ removed:
 import os
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.bundle_backup import (
-    BackupError,
+from ansible_collections.bundle.stack.plugins.module_utils.backup.catalog import (
     apply_retention,
     check_backup_dir,
     check_name,
-    describe_problems,
-    read_manifest,
-    utc_now,
-    verify_tree,
 )
+from ansible_collections.bundle.stack.plugins.module_utils.backup.checksums import describe_problems, verify_tree
+from ansible_collections.bundle.stack.plugins.module_utils.backup.engine import BackupError
+from ansible_collections.bundle.stack.plugins.module_utils.backup.manifest import read_manifest, utc_now
 
 
 def main():

@@ -18,7 +18,7 @@ description:
     a safety backup of the target is taken first (in O(safety_backup_dir)).
   - After the restore every table's row count is compared with the manifest, and any
     table that differs is reported and fails the task.
-  - V(postgres) restores into a new scratch database with C(pg_restore --exit-on-error
+  - V(postgresql) restores into a new scratch database with C(pg_restore --exit-on-error
     --jobs), compares the counts there, and only then renames it to the target (with
     O(replace), swaps it with the target and drops the replaced database; its data is in
     the safety backup). Any failure drops the scratch database, so the target stays as it was.
@@ -30,18 +30,22 @@ description:
     AOF on, the append-only base rebuilt from it, then started); a non-empty server needs
     O(replace). On failure the previous files are put back.
   - O(mode=verify) restores into a scratch database, compares, drops it and reports; the
-    target is never touched (V(postgres) and V(mysql)).
+    target is never touched (V(postgresql) and V(mysql)).
   - A target already restored from the same backup (the module marks it) is left alone and
-    the task reports no change, unless O(replace=true) (V(postgres)).
+    the task reports no change, unless O(replace=true) (V(postgresql)).
 version_added: "1.0.0"
 author:
-  - Bundle maintainers
+  - Bundle maintainers (@bundle-maintainers)
 options:
   engine:
-    description: Database engine.
+    description:
+      - Database engine.
+      - V(postgres) is the old name of V(postgresql); it is still accepted, with a deprecation
+        warning, and will be removed in version 2.0.0 of the collection. Backups whose manifest
+        names the engine V(postgres) belong to V(postgresql).
     type: str
     required: true
-    choices: [mysql, postgres, redis]
+    choices: [mysql, postgres, postgresql, redis]
   backup_dir:
     description: Absolute directory on the host that holds the backups.
     type: path
@@ -83,14 +87,14 @@ options:
     default: 2
   globals:
     description:
-      - V(postgres) only. V(missing) creates the roles of the backup's C(globals.sql) that do
+      - V(postgresql) only. V(missing) creates the roles of the backup's C(globals.sql) that do
         not exist yet (with their attributes, password verifiers and memberships) before the
         restore, and drops them again if the restore fails. V(skip) creates none.
         Defaults to V(missing).
     type: str
     choices: [missing, skip]
   maintenance_database:
-    description: V(postgres) only. Database to connect to for administration. Defaults to V(postgres).
+    description: V(postgresql) only. Database to connect to for administration. Defaults to V(postgres).
     type: str
   unit:
     description: V(redis) only. Systemd unit of the server. Defaults to V(redis-server).
@@ -99,8 +103,8 @@ options:
     description: V(redis) only. Seconds to wait for the server to load the data. Defaults to V(300).
     type: int
 extends_documentation_fragment:
-  - action_common_attributes
-  - bundle.stack.bundle_backup
+  - ansible.builtin.action_common_attributes
+  - bundle.stack.backup
 attributes:
   check_mode:
     support: full
@@ -114,10 +118,10 @@ attributes:
     platforms: posix
 notes:
   - Run it as root (become) on the database host.
-  - V(postgres) restores owners and privileges; database-level settings (C(ALTER DATABASE ...
+  - V(postgresql) restores owners and privileges; database-level settings (C(ALTER DATABASE ...
     SET)) and database grants are not part of a C(pg_dump) without C(--create) and are not restored.
 requirements:
-  - V(postgres) pg_restore, and psycopg2 (Debian C(python3-psycopg2)) or psycopg 3.
+  - V(postgresql) pg_restore, and psycopg2 (Debian C(python3-psycopg2)) or psycopg 3.
   - V(mysql) the mariadb or mysql client.
   - V(redis) redis-cli and systemctl.
 seealso:
@@ -127,21 +131,21 @@ seealso:
 EXAMPLES = r'''
 - name: Restore the latest backup of app (refused if app exists)
   bundle.stack.db_restore:
-    engine: postgres
+    engine: postgresql
     backup_dir: /var/backups/bundle
     database: app
     bin_dir: /usr/lib/postgresql/15/bin
 
 - name: Replace app with a named backup (a safety backup of app is taken first)
   bundle.stack.db_restore:
-    engine: postgres
+    engine: postgresql
     backup_dir: /var/backups/bundle
-    backup: postgres-app-20250101T020000Z
+    backup: postgresql-app-20250101T020000Z
     replace: true
 
 - name: Prove the latest backup restores, without touching app
   bundle.stack.db_restore:
-    engine: postgres
+    engine: postgresql
     backup_dir: /var/backups/bundle
     database: app
     mode: verify
@@ -152,7 +156,7 @@ engine:
   description: The engine.
   returned: always
   type: str
-  sample: postgres
+  sample: postgresql
 mode:
   description: The mode, V(restore) or V(verify).
   returned: always
@@ -161,7 +165,7 @@ backup:
   description: Name of the backup used.
   returned: when a backup was found
   type: str
-  sample: postgres-app-20250101T020000Z
+  sample: postgresql-app-20250101T020000Z
 backup_path:
   description: Its path on the host.
   returned: when a backup was found
@@ -212,30 +216,35 @@ summary:
   description: One line for reports.
   returned: always
   type: str
-  sample: "postgres app: restored from postgres-app-20250101T020000Z, 4 tables verified, 3.2 s"
+  sample: "postgresql app: restored from postgresql-app-20250101T020000Z, 4 tables verified, 3.2 s"
 '''
 
+import dataclasses
 import os
 import time
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.bundle_backup import (
+from ansible_collections.bundle.stack.plugins.module_utils.backup.catalog import check_backup_dir, choose_backup
+from ansible_collections.bundle.stack.plugins.module_utils.backup.checksums import describe_problems, verify_tree
+from ansible_collections.bundle.stack.plugins.module_utils.backup.engine import (
     BackupError,
+    BackupRequest,
+    RestoreRequest,
     Steps,
-    check_backup_dir,
-    choose_backup,
-    counts_comparer,
-    describe_problems,
-    engine_params,
+    canonical_engine_name,
+)
+from ansible_collections.bundle.stack.plugins.module_utils.backup.manifest import (
     manifest_digest,
-    module_argument_spec,
     read_manifest,
     restore_marker,
-    take_backup,
-    unused_options,
-    verify_tree,
 )
-from ansible.module_utils.bundle_backup_engines import ENGINES
+from ansible_collections.bundle.stack.plugins.module_utils.backup.registry import (
+    engine_for,
+    engine_params,
+    module_argument_spec,
+    unused_options,
+)
+from ansible_collections.bundle.stack.plugins.module_utils.backup.take import take_backup
 
 COMMON_SPEC = dict(
     backup_dir=dict(type='path', required=True),
@@ -254,7 +263,7 @@ def restore(module, engine, params, result, steps):
     verify_only = params['mode'] == 'verify'
     path = choose_backup(root, params['backup'], engine.name, params['database'])
     manifest = read_manifest(path)
-    if manifest['engine'] != engine.name:
+    if canonical_engine_name(manifest['engine']) != engine.name:
         raise BackupError(f"{path} is a {manifest['engine']} backup, not {engine.name}")
     target = params['target'] or params['database'] or manifest['database']
     result.update(backup=manifest['name'], backup_path=path, target=target)
@@ -278,7 +287,9 @@ def restore(module, engine, params, result, steps):
         raise BackupError(f'target {target} exists; set replace=true to replace it (a safety backup of it '
                           'is taken first), or choose another target')
     replacing = exists and params['replace'] and not verify_only
-    plan = engine.restore_commands(module, params, path, manifest, target, replacing, verify_only)
+    request = RestoreRequest(path=path, manifest=manifest, target=target, replace=replacing, verify_only=verify_only,
+                             marker=marker)
+    plan = engine.restore_commands(module, params, request)
     if replacing:
         plan.insert(0, f"safety backup of {target} into {params['safety_backup_dir'] or root}")
     result['plan'] = plan
@@ -293,14 +304,13 @@ def restore(module, engine, params, result, steps):
         result['summary'] = f"{engine.name} {target}: would {what} from {manifest['name']}"
         return
 
-    safety = None
     if replacing:
-        safety = take_backup(module, engine, dict(params, database=target), params['safety_backup_dir'] or root,
-                             target, kind='safety', jobs=params['jobs'])
+        safety = take_backup(module, engine, BackupRequest(dict(params, database=target),
+                                                           params['safety_backup_dir'] or root, kind='safety'))
         result['safety_backup'] = safety['path']
         steps.mark('safety_backup')
-    info = engine.restore(module, params, path, manifest, target, replacing, verify_only,
-                          counts_comparer(manifest), marker, safety=safety)
+        request = dataclasses.replace(request, safety=safety)
+    info = engine.restore(module, params, request)
     steps.seconds.update(info['steps'])
     result.update(changed=not verify_only, row_counts=info['row_counts'], tables_verified=len(info['row_counts']),
                   commands=info.get('commands', []))
@@ -312,10 +322,9 @@ def restore(module, engine, params, result, steps):
 
 
 def main():
-    module = AnsibleModule(argument_spec=module_argument_spec(ENGINES, COMMON_SPEC, 'restore'),
-                           supports_check_mode=True)
+    module = AnsibleModule(argument_spec=module_argument_spec(COMMON_SPEC, 'restore'), supports_check_mode=True)
     clock = time.monotonic()
-    engine = ENGINES[module.params['engine']]
+    engine = engine_for(module)
     params = engine_params(module.params, engine)
     for option in unused_options(module.params, engine, COMMON_SPEC):
         module.warn(f'Option {option} is not used by engine={engine.name} and is ignored.')

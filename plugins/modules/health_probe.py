@@ -21,7 +21,7 @@ description:
   - Every health wait of the bundle uses this module.
 version_added: "1.0.0"
 author:
-  - Bundle maintainers
+  - Bundle maintainers (@bundle-maintainers)
 options:
   kind:
     description:
@@ -219,7 +219,7 @@ options:
     type: bool
     default: true
 extends_documentation_fragment:
-  - action_common_attributes
+  - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
     support: full
@@ -430,34 +430,16 @@ diagnosis:
 import traceback
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.bundle_health import (
+from ansible_collections.bundle.stack.plugins.module_utils.health.diagnosis import diagnose_unit, format_diagnosis
+from ansible_collections.bundle.stack.plugins.module_utils.health.probe import (
     check_common_params,
-    diagnose_unit,
-    format_diagnosis,
     probe_argument_spec,
     probe_params,
     probe_required_if,
     run_probe,
     unused_options,
 )
-from ansible.module_utils.bundle_probe_http import PROBE as HTTP_PROBE
-from ansible.module_utils.bundle_probe_mysql import PROBE as MYSQL_PROBE
-from ansible.module_utils.bundle_probe_pgbouncer import PROBE as PGBOUNCER_PROBE
-from ansible.module_utils.bundle_probe_postgres import PROBE as POSTGRES_PROBE
-from ansible.module_utils.bundle_probe_redis import PROBE as REDIS_PROBE
-from ansible.module_utils.bundle_probe_sentinel import PROBE as SENTINEL_PROBE
-from ansible.module_utils.bundle_probe_tcp import PROBE as TCP_PROBE
-
-# A new kind is one bundle_probe_<kind>.py plus one entry here.
-PROBES = {probe.kind: probe for probe in (
-    TCP_PROBE,
-    HTTP_PROBE,
-    MYSQL_PROBE,
-    POSTGRES_PROBE,
-    PGBOUNCER_PROBE,
-    REDIS_PROBE,
-    SENTINEL_PROBE,
-)}
+from ansible_collections.bundle.stack.plugins.module_utils.health.registry import PROBES
 
 
 def main():

@@ -20,7 +20,7 @@ description:
     and C(run_once: true)."
 version_added: "1.0.0"
 author:
-  - Bundle maintainers
+  - Bundle maintainers (@bundle-maintainers)
 options:
   results:
     description:
@@ -41,7 +41,7 @@ options:
     type: str
     default: smoke
 extends_documentation_fragment:
-  - action_common_attributes
+  - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
     support: full

@@ -32,7 +32,7 @@ description:
     over TCP with O(login_host).
 version_added: "1.0.0"
 author:
-  - Bundle maintainers
+  - Bundle maintainers (@bundle-maintainers)
 options:
   path:
     description: Directory of the migration files.

@@ -28,7 +28,7 @@ description:
   - Records each rollback in the ledger (when, who, how long, down or generated SQL, the backup).
 version_added: "1.0.0"
 author:
-  - Bundle maintainers
+  - Bundle maintainers (@bundle-maintainers)
 options:
   steps:
     description: How many of the last applied migrations to roll back. Default V(1). Not with O(to).

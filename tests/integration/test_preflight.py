@@ -204,7 +204,7 @@ def test_good_backup_settings_pass_the_checks(tmp_path):
         ("backup.yml", {"backup_keep_last": -1}, "backup_keep_last=-1, backup_keep_days=0 on pg1: jobs must be"),
         ("backup.yml", {"backup_jobs": 0}, "backup_jobs=0, backup_keep_last=7"),
         ("backup.yml", {"backup_engines": ["postgres", "oracle"]}, "backup_engines=['postgres', 'oracle']: it must be "
-         "a list of engines drawn from postgres, mysql and redis"),
+         "a list of engines drawn from postgresql, mysql and redis"),
         ("backup.yml", {"backup_postgres_format": "tar"}, "backup_postgres_format=tar (directory or custom)"),
         ("backup.yml", {"backup_postgres_databases": []}, "backup_postgres_databases=[] (a list of at least one"),
         ("backup.yml", {"backup_postgres_databases": "app"}, "backup_postgres_databases=app (a list of at least one"),
@@ -214,7 +214,7 @@ def test_good_backup_settings_pass_the_checks(tmp_path):
         ("restore.yml", {}, "restore_database must name the database to restore (it was '')"),
         ("restore.yml", {"restore_database": "app", "restore_backup": "../etc"},
          "restore_backup=../etc must be 'latest' or a backup directory name"),
-        ("restore.yml", {"restore_database": "app", "restore_engine": "oracle"}, "restore_engine=oracle (postgres, "),
+        ("restore.yml", {"restore_database": "app", "restore_engine": "oracle"}, "restore_engine=oracle (postgresql, "),
         ("restore.yml", {"restore_database": "app", "restore_mode": "dry"}, "restore_mode=dry (restore or verify)"),
         ("restore.yml", {"restore_database": "app", "restore_replace": "maybe"}, "restore_replace=maybe (true or "),
         ("restore.yml", {"restore_database": "app", "restore_engine": "mysql"},

@@ -211,4 +211,4 @@ class ThrowawayPostgres:
 
     def options(self):
         """Connection options of db_backup and db_restore for this server, over its socket."""
-        return dict(engine='postgres', login_unix_socket=self.sockets, port=self.port, bin_dir=str(self.bindir))
+        return dict(engine='postgresql', login_unix_socket=self.sockets, port=self.port, bin_dir=str(self.bindir))

@@ -6,12 +6,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-import ansible.module_utils
 import pytest
 from ansible.module_utils.testing import patch_module_args
 
 REPO = Path(__file__).resolve().parents[2]
-MODULE_UTILS = REPO / 'plugins' / 'module_utils'
 MODULES = REPO / 'plugins' / 'modules'
 VENV_BIN = Path(sys.executable).parent
 # `from ansible_collections.bundle.stack.plugins.module_utils... import ...`: this clone
@@ -20,10 +18,6 @@ COLLECTIONS = REPO / '.collections'
 if str(COLLECTIONS) not in sys.path:
     sys.path.insert(0, str(COLLECTIONS))
 
-# `from ansible.module_utils.bundle_health import ...` resolves like it does
-# with module_utils = plugins/module_utils in ansible.cfg.
-if str(MODULE_UTILS) not in ansible.module_utils.__path__:
-    ansible.module_utils.__path__.append(str(MODULE_UTILS))
 # `import health_probe` for the modules themselves.
 if str(MODULES) not in sys.path:
     sys.path.insert(0, str(MODULES))
@@ -53,8 +47,6 @@ def ansible_adhoc(tmp_path):
         env.pop('ANSIBLE_CONFIG', None)
         env.update(
             ANSIBLE_COLLECTIONS_PATH=str(COLLECTIONS),
-            # removed once module_utils import through the collection
-            ANSIBLE_MODULE_UTILS=str(MODULE_UTILS),
             ANSIBLE_LOAD_CALLBACK_PLUGINS='1',
             ANSIBLE_STDOUT_CALLBACK='json',
             ANSIBLE_LOCAL_TEMP=str(tmp_path / 'ansible-local'),

@@ -76,7 +76,7 @@ def run_playbook(playbook, *args, check=False):
 
 
 def backup(directory, *args, check=False):
-    return run_playbook("backup.yml", "-e", f"backup_dir={directory}", "-e", '{"backup_engines": ["postgres"]}',
+    return run_playbook("backup.yml", "-e", f"backup_dir={directory}", "-e", '{"backup_engines": ["postgresql"]}',
                         *args, check=check)
 
 
@@ -111,7 +111,7 @@ def test_backed_up_dropped_and_restored_is_identical():
     assert result.returncode == 0, result.stdout[-4000:]
     name = newest(directory)
     # The report: one line for the database, with its backup and how long it took.
-    assert "mol-backup-pg1 postgres app" in result.stdout and name in result.stdout
+    assert "mol-backup-pg1 postgresql app" in result.stdout and name in result.stdout
     assert "files verified" in result.stdout
     assert "total " in result.stdout
 
@@ -245,7 +245,7 @@ def test_check_mode_changes_nothing():
     files, before, present = listing(directory), checksums(), databases()
     dry = backup(directory, "-e", "backup_keep_last=1", check=True)
     assert dry.returncode == 0, dry.stdout[-4000:]
-    assert "would back up postgres app to" in dry.stdout and "pg_dump" in dry.stdout
+    assert "would back up postgresql app to" in dry.stdout and "pg_dump" in dry.stdout
     assert "--format=directory" in dry.stdout
     assert f"and remove {files[0]}" in " ".join(dry.stdout.split()), "retention would remove the old one"
     dry = restore(directory, "-e", "restore_replace=true", check=True)

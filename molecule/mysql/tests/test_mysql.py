@@ -63,8 +63,6 @@ def probe(target_name, **args):
     # its timing callback would print ahead of the JSON.
     env = dict(ansible_env(), ANSIBLE_LOAD_CALLBACK_PLUGINS="1", ANSIBLE_STDOUT_CALLBACK="json",
                ANSIBLE_COLLECTIONS_PATH=str(PROJECT / ".collections"),
-               # removed once module_utils import through the collection
-               ANSIBLE_MODULE_UTILS=str(PROJECT / "plugins" / "module_utils"),
                ANSIBLE_PYTHON_INTERPRETER="auto_silent")
     env.pop("ANSIBLE_CONFIG")
     completed = subprocess.run(["ansible", "-i", INVENTORY, target_name, "-m", "bundle.stack.health_probe",

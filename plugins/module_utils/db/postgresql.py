@@ -35,8 +35,10 @@ DRIVER_ERRORS = tuple(driver.Error for driver in (psycopg2, psycopg) if driver i
 def require_driver(module):
     """Fail the module with the install hint when neither driver is importable."""
     if not HAS_DRIVER:
-        module.fail_json(msg=missing_required_lib('psycopg2 (Debian package python3-psycopg2) or psycopg'),
-                         exception=IMPORT_ERROR)
+        # psycopg2 is named as the library: it is what a host should get from Debian.
+        module.fail_json(msg=missing_required_lib(
+            'psycopg2', reason='to talk to PostgreSQL (Debian package python3-psycopg2; psycopg 3 works too)'),
+            exception=IMPORT_ERROR)
 
 
 def libpq_timeout(seconds):

@@ -50,7 +50,7 @@ def test_backup_then_same_name_again_keeps_the_first(run_module, pg, tmp_path):
     path = Path(first['backup_path'])
     manifest = json.loads((path / 'manifest.json').read_text())
     assert manifest['row_counts'] == {'public.empty': 0, 'public.items': 5000}
-    assert manifest['engine'] == 'postgres' and manifest['database'] == 'app'
+    assert manifest['engine'] == 'postgresql' and manifest['database'] == 'app'
     assert manifest['server_version'].startswith(pg.psql('SHOW server_version').split()[0])
     assert set(manifest['files']) >= {'globals.sql', 'data/toc.dat'}
     assert manifest['size_bytes'] == sum(f['size'] for f in manifest['files'].values())
@@ -124,7 +124,7 @@ def test_a_failure_inside_the_backup_removes_the_work_directory(run_module, pg, 
     (dict(jobs=0), 'jobs must be 1 or more, got 0'),
     (dict(keep_last=-1), 'keep_last must be 0 or more, got -1'),
     (dict(keep_days=-3), 'keep_days must be 0 or more, got -3'),
-    (dict(database=None), 'database is required for engine=postgres'),
+    (dict(database=None), 'database is required for engine=postgresql'),
     (dict(compress=12), 'compress must be a gzip level from 0 to 9, got 12'),
 ])
 def test_bad_options_fail_before_anything_runs(run_module, pg, tmp_path, args, message):
@@ -136,7 +136,7 @@ def test_bad_options_fail_before_anything_runs(run_module, pg, tmp_path, args, m
 
 def test_option_of_another_engine_warns(run_module, pg, tmp_path):
     result = backup(run_module, pg, tmp_path, dump_tool='mysqldump', check_mode=True)
-    assert 'Option dump_tool is not used by engine=postgres and is ignored.' in json.dumps(result['warnings'])
+    assert 'Option dump_tool is not used by engine=postgresql and is ignored.' in json.dumps(result['warnings'])
 
 
 def test_password_is_not_in_the_result(run_module, pg, tmp_path):
@@ -183,3 +183,11 @@ def test_documentation_renders(ansible_doc):
     completed = ansible_doc('bundle.stack.db_backup')
     assert completed.returncode == 0, completed.stderr
     assert 'EXAMPLES' in completed.stdout and 'RETURN VALUES' in completed.stdout
+
+
+def test_old_engine_name_is_accepted_with_a_deprecation(run_module, pg, tmp_path):
+    result = backup(run_module, pg, tmp_path, engine='postgres', name='old-engine-name')
+    assert result['changed'] is True, result
+    assert result['engine'] == 'postgresql' and result['manifest']['engine'] == 'postgresql'
+    assert 'engine=postgres is the old name of engine=postgresql; use the new one' in json.dumps(
+        result['deprecations'])

@@ -5,7 +5,8 @@ older copies of its series."""
 import os
 
 import db_backup_prune
-from ansible.module_utils.bundle_backup import checksum_tree, utc_now, write_manifest
+from ansible_collections.bundle.stack.plugins.module_utils.backup.checksums import checksum_tree
+from ansible_collections.bundle.stack.plugins.module_utils.backup.manifest import utc_now, write_manifest
 
 
 def make_copy(root, name, started, engine='postgres', database='app', kind='backup'):

@@ -13,8 +13,8 @@ from pathlib import Path
 import db_backup
 import db_restore
 import pytest
-from ansible.module_utils import bundle_backup_postgres
 from ansible.module_utils.testing import patch_module_args
+from ansible_collections.bundle.stack.plugins.module_utils.backup.engines import postgresql as postgresql_engine
 
 from tests.support.throwaway_postgres import ThrowawayPostgres
 
@@ -231,7 +231,7 @@ def test_verify_restores_compares_and_drops_the_scratch_database(run_module, pg,
 
 def test_more_tables_than_one_counting_statement_are_all_counted(run_module, pg, tmp_path):
     """Counts go COUNT_BATCH tables per statement: every batch is counted, at backup and at restore."""
-    tables = bundle_backup_postgres.COUNT_BATCH + 3
+    tables = postgresql_engine.COUNT_BATCH + 3
     pg.psql('CREATE DATABASE many')
     pg.psql(f"DO $$ BEGIN FOR i IN 1..{tables} LOOP EXECUTE format("
             "'CREATE TABLE %I AS SELECT generate_series(1, %s) AS n', 'T ''' || i, i); END LOOP; END $$", 'many')
@@ -256,12 +256,25 @@ def test_latest_skips_safety_backups_and_other_databases(run_module, pg, taken, 
     assert result['backup'] == taken['name']
 
 
+def test_a_backup_recorded_under_the_old_engine_name_is_found_and_restorable(run_module, pg, taken, tmp_path):
+    root = copy_backup(taken, tmp_path)
+    directory = root / taken['name']
+    manifest = json.loads((directory / 'manifest.json').read_text())
+    manifest['engine'] = 'postgres'
+    data = (json.dumps(manifest, indent=2, sort_keys=True) + '\n').encode()
+    (directory / 'manifest.json').write_bytes(data)
+    (directory / 'manifest.json.sha256').write_text(f'{hashlib.sha256(data).hexdigest()}  manifest.json\n')
+    result = restore(run_module, pg, root, check_mode=True, target='app_old_engine_name')
+    assert result['changed'] is True, result
+    assert result['backup'] == taken['name'] and result['files_verified'] == len(taken['manifest']['files'])
+
+
 @pytest.mark.parametrize('args, message', [
     (dict(backup='no-such-backup'), "backup 'no-such-backup' not found in"),
     (dict(backup='../etc'), "backup name '../etc' is not allowed"),
     (dict(backup_dir='/nonexistent-backups'), 'backup_dir /nonexistent-backups does not exist'),
     (dict(backup_dir='rel'), "backup_dir must be an absolute path, got 'rel'"),
-    (dict(database='nothing_like_it'), 'no complete backup of postgres database nothing_like_it'),
+    (dict(database='nothing_like_it'), 'no complete backup of postgresql database nothing_like_it'),
     (dict(engine='redis'), 'no complete backup of redis database nothing'),
     (dict(jobs=0), 'jobs must be 1 or more, got 0'),
 ])

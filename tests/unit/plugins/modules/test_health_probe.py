@@ -105,8 +105,8 @@ def test_bad_options_fail_early(run_module, args, message):
 
 
 def test_missing_driver_names_psycopg2(run_module, monkeypatch):
-    from ansible.module_utils import bundle_probe_postgres
-    monkeypatch.setattr(bundle_probe_postgres, 'PG_DRIVER_ERRORS', ())
+    from ansible_collections.bundle.stack.plugins.module_utils.db import postgresql
+    monkeypatch.setattr(postgresql, 'HAS_DRIVER', False)
     for kind in ('postgres', 'pgbouncer'):
         result = probe(run_module, kind=kind, timeout=0)
         assert result['failed'] is True

@@ -44,8 +44,8 @@ def test_missing_socket_fails_with_clear_message(run_module, tmp_path):
 
 
 def test_missing_driver_names_pymysql(run_module, monkeypatch):
-    from ansible.module_utils import bundle_probe_mysql
-    monkeypatch.setattr(bundle_probe_mysql, 'pymysql', None)
+    from ansible_collections.bundle.stack.plugins.module_utils.db import mysql
+    monkeypatch.setattr(mysql, 'HAS_DRIVER', False)
     result = probe(run_module, timeout=0)
     assert result['failed'] is True
     assert result['msg'].startswith('Failed to import the required Python library (PyMySQL (Debian package '

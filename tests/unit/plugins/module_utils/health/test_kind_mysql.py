@@ -4,16 +4,16 @@ MariaDB and MySQL, verdicts, expectations, messages) and its registration."""
 import pymysql
 import pytest
 import yaml
-from ansible.module_utils.bundle_health import probe_argument_spec, probe_params
-from ansible.module_utils.bundle_probe_mysql import (
+from ansible_collections.bundle.stack.plugins.module_utils.health.kinds.mysql import (
     PROBE,
-    describe_mysql,
     describe_mysql_error,
-    evaluate_mysql,
-    mysql_expectations,
     normalize_replica_status,
 )
-from health_probe import DOCUMENTATION, PROBES
+from ansible_collections.bundle.stack.plugins.module_utils.health.probe import probe_argument_spec, probe_params
+from ansible_collections.bundle.stack.plugins.module_utils.health.registry import PROBES
+from health_probe import DOCUMENTATION
+
+describe_mysql, evaluate_mysql, mysql_expectations = PROBE.describe, PROBE.evaluate, PROBE.expectations
 
 # Trimmed rows of SHOW REPLICA STATUS as each server returns them.
 MARIADB_ROW = dict(Master_Host='db1', Master_User='replicator', Master_Port=3306, Slave_IO_Running='Yes',

@@ -1,6 +1,6 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""postgres engine of db_backup and db_restore.
+"""postgresql engine of db_backup and db_restore.
 
 Backup: one REPEATABLE READ transaction exports its snapshot; pg_dump runs
 with --snapshot (directory format with parallel jobs, or custom format) while
@@ -22,8 +22,9 @@ import secrets
 import threading
 import time
 
-from ansible.module_utils.bundle_backup import BackupError, Steps, parallel_map
-from ansible.module_utils.bundle_probe_postgres import PG_DRIVER_ERRORS, psycopg, psycopg2, require_pg_driver
+from ansible_collections.bundle.stack.plugins.module_utils.backup.checksums import parallel_map
+from ansible_collections.bundle.stack.plugins.module_utils.backup.engine import BackupEngine, BackupError, Steps
+from ansible_collections.bundle.stack.plugins.module_utils.db import postgresql as db
 
 # Options of this engine only; the modules document them. Defaults are applied
 # by the engine (DEFAULTS) so that an option set for another engine is noticed.
@@ -125,20 +126,13 @@ def roles_in(text):
 
 def connect(params, database):
     """Autocommit connection as the local superuser through the socket."""
-    kwargs = dict(host=params['login_unix_socket'], port=params['port'], user=params['login_user'],
-                  dbname=database, application_name='db_backup', connect_timeout=10,
-                  # Compiling count(*) costs more than it saves (about 25 ms on 10M rows).
-                  options='-c jit=off')
-    if params.get('login_password'):
-        kwargs['password'] = params['login_password']
+    conninfo = dict(host=params['login_unix_socket'], port=params['port'], user=params['login_user'],
+                    dbname=database, application_name='db_backup', connect_timeout=10,
+                    # Compiling count(*) costs more than it saves (about 25 ms on 10M rows).
+                    options='-c jit=off', password=params.get('login_password') or None)
     try:
-        if psycopg2 is not None:
-            connection = psycopg2.connect(**kwargs)
-            connection.autocommit = True
-            return connection
-        return psycopg.connect(autocommit=True, cursor_factory=psycopg.ClientCursor, prepare_threshold=None,
-                               **kwargs)
-    except PG_DRIVER_ERRORS as exc:
+        return db.connect(conninfo)
+    except db.DRIVER_ERRORS as exc:
         raise BackupError(f"cannot connect to database {database!r} through {params['login_unix_socket']} "
                           f"port {params['port']} as {params['login_user']}: {one_line(exc)}") from exc
 
@@ -147,23 +141,15 @@ def one_line(exc):
     return ' '.join(str(exc).split())
 
 
-def rows(connection, query):
+def execute(connection, statement):
+    """Run a statement that returns no rows (BEGIN, CREATE DATABASE, ...)."""
     cursor = connection.cursor()
     try:
-        cursor.execute(query)
-        if cursor.description is None:
-            return []
-        names = [column[0] for column in cursor.description]
-        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+        cursor.execute(statement)
+    except db.DRIVER_ERRORS as exc:
+        raise BackupError(f'{statement.split(" PASSWORD ")[0][:200]}: {one_line(exc)}') from exc
     finally:
         cursor.close()
-
-
-def execute(connection, statement):
-    try:
-        rows(connection, statement)
-    except PG_DRIVER_ERRORS as exc:
-        raise BackupError(f'{statement.split(" PASSWORD ")[0][:200]}: {one_line(exc)}') from exc
 
 
 def tool(module, params, name):
@@ -200,11 +186,11 @@ def command_line(argv):
 
 
 def database_exists(connection, name):
-    return bool(rows(connection, f'SELECT 1 AS found FROM pg_database WHERE datname = {quote_literal(name)}'))
+    return bool(db.rows(connection, f'SELECT 1 AS found FROM pg_database WHERE datname = {quote_literal(name)}'))
 
 
 def list_tables(connection):
-    return rows(connection, TABLES_QUERY)
+    return db.rows(connection, TABLES_QUERY)
 
 
 def count_tables(connection, tables):
@@ -214,7 +200,7 @@ def count_tables(connection, tables):
     for start in range(0, len(tables), COUNT_BATCH):
         query = ' UNION ALL '.join(f'SELECT {quote_literal(table)} AS name, count(*) AS n FROM ONLY {table}'
                                    for table in tables[start:start + COUNT_BATCH])
-        counts.update((row['name'], int(row['n'])) for row in rows(connection, query))
+        counts.update((row['name'], int(row['n'])) for row in db.rows(connection, query))
     return counts
 
 
@@ -276,8 +262,8 @@ class _Background:
 
 # --- the engine ---------------------------------------------------------------------
 
-class PostgresEngine:
-    name = 'postgres'
+class PostgresqlEngine(BackupEngine):
+    name = 'postgresql'
     backup_spec = BACKUP_SPEC
     restore_spec = RESTORE_SPEC
     defaults = DEFAULTS
@@ -286,7 +272,7 @@ class PostgresEngine:
     default_database = None
 
     def check(self, module, params):
-        require_pg_driver(module, params)
+        db.require_driver(module)
         compress = params.get('compress')
         if compress is not None and not 0 <= compress <= 9:
             raise BackupError(f'compress must be a gzip level from 0 to 9, got {compress}')
@@ -297,7 +283,7 @@ class PostgresEngine:
         """Read-only look at the source (check mode): the server answers and the database exists."""
         connection = connect(params, params['database'])
         try:
-            return dict(server_version=rows(connection, 'SHOW server_version')[0]['server_version'],
+            return dict(server_version=db.rows(connection, 'SHOW server_version')[0]['server_version'],
                         tables=len(list_tables(connection)))
         finally:
             connection.close()
@@ -331,14 +317,14 @@ class PostgresEngine:
         try:
             connection = connect(params, params['database'])
             try:
-                server_version = rows(connection, 'SHOW server_version')[0]['server_version']
-                database = rows(connection, DATABASE_QUERY)[0]
+                server_version = db.rows(connection, 'SHOW server_version')[0]['server_version']
+                database = db.rows(connection, DATABASE_QUERY)[0]
                 # Counting uses one core; the others stay with pg_dump.
                 execute(connection, 'SET max_parallel_workers_per_gather = 0')
                 # The dump and the row counts see one snapshot: the counts are exactly
                 # what the dump holds, whatever is written meanwhile.
                 execute(connection, 'BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY')
-                snapshot = rows(connection, 'SELECT pg_export_snapshot() AS snapshot')[0]['snapshot']
+                snapshot = db.rows(connection, 'SELECT pg_export_snapshot() AS snapshot')[0]['snapshot']
                 dump_argv = self.dump_argv(module, params, workdir, snapshot)
                 dump = _Background(lambda: run(module, dump_argv, params, 'pg_dump')).start()
                 try:
@@ -347,7 +333,7 @@ class PostgresEngine:
                     # The snapshot must live until every pg_dump worker imported it.
                     dump.join()
                 execute(connection, 'COMMIT')
-            except PG_DRIVER_ERRORS as exc:
+            except db.DRIVER_ERRORS as exc:
                 raise BackupError(f"cannot back up database {params['database']!r}: {one_line(exc)}") from exc
             finally:
                 connection.close()
@@ -374,7 +360,7 @@ class PostgresEngine:
         """The marker db_restore left on the target database, or None."""
         connection = connect(params, params['maintenance_database'])
         try:
-            found = rows(connection, "SELECT shobj_description(oid, 'pg_database') AS marker FROM pg_database "
+            found = db.rows(connection, "SELECT shobj_description(oid, 'pg_database') AS marker FROM pg_database "
                                      f'WHERE datname = {quote_literal(target)}')
         finally:
             connection.close()
@@ -399,11 +385,12 @@ class PostgresEngine:
             return [], []
         with open(globals_path, encoding='utf-8') as handle:
             text = handle.read()
-        existing = {row['rolname'] for row in rows(connection, 'SELECT rolname FROM pg_roles')}
+        existing = {row['rolname'] for row in db.rows(connection, 'SELECT rolname FROM pg_roles')}
         missing = [role for role in roles_in(text) if role not in existing]
         return missing, role_statements(text, set(missing))
 
-    def restore_commands(self, module, params, path, manifest, target, replace, verify_only):
+    def restore_commands(self, module, params, request):
+        path, manifest, target, verify_only = request.path, request.manifest, request.target, request.verify_only
         connection = connect(params, params['maintenance_database'])
         try:
             missing, _ = self.missing_roles(connection, path, manifest) if params['globals'] == 'missing' \
@@ -419,15 +406,15 @@ class PostgresEngine:
         plan.append(f"count the rows of {len(manifest['row_counts'])} tables and compare with the manifest")
         if verify_only:
             plan.append(f'DROP DATABASE {quote_ident(scratch)}')
-        elif replace:
+        elif request.replace:
             plan.append(f'swap: {quote_ident(target)} is renamed away and dropped, '
                         f'{quote_ident(scratch)} is renamed to {quote_ident(target)}')
         else:
             plan.append(f'ALTER DATABASE {quote_ident(scratch)} RENAME TO {quote_ident(target)}')
         return plan
 
-    def restore(self, module, params, path, manifest, target, replace, verify_only, compare, marker,
-                safety=None):
+    def restore(self, module, params, request):
+        path, manifest, target, verify_only = request.path, request.manifest, request.target, request.verify_only
         steps = Steps()
         scratch = scratch_name(target, 'verify' if verify_only else 'restore')
         admin = connect(params, params['maintenance_database'])
@@ -456,15 +443,15 @@ class PostgresEngine:
             steps.mark('pg_restore')
             counts = count_rows(params, scratch, params['jobs'])
             steps.mark('count_rows')
-            compare(counts)
+            request.compare(counts)
             if verify_only:
                 self._drop(admin, scratch)
                 scratch_created = False
             else:
                 # The marker goes on first: the database carries it from its first
                 # moment under the target name.
-                execute(admin, f'COMMENT ON DATABASE {quote_ident(scratch)} IS {quote_literal(marker)}')
-                self._put_in_place(admin, scratch, target, replace)
+                execute(admin, f'COMMENT ON DATABASE {quote_ident(scratch)} IS {quote_literal(request.marker)}')
+                self._put_in_place(admin, scratch, target, request.replace)
                 scratch_created = False
             steps.mark('finish')
         except BaseException:
@@ -485,7 +472,7 @@ class PostgresEngine:
                     created_roles=created_roles)
 
     def _create_database(self, admin, name, database):
-        owners = {row['rolname'] for row in rows(admin, 'SELECT rolname FROM pg_roles')}
+        owners = {row['rolname'] for row in db.rows(admin, 'SELECT rolname FROM pg_roles')}
         owner = database.get('owner') if database.get('owner') in owners else 'postgres'
         execute(admin, f"CREATE DATABASE {quote_ident(name)} TEMPLATE template0 "
                        f"ENCODING {quote_literal(database['encoding'])} "
@@ -523,7 +510,7 @@ class PostgresEngine:
         query = (f'SELECT pg_terminate_backend(pid) AS done FROM pg_stat_activity '
                  f'WHERE datname = {quote_literal(name)} AND pid <> pg_backend_pid()')
         deadline = time.monotonic() + timeout
-        while rows(admin, query) and time.monotonic() < deadline:
+        while db.rows(admin, query) and time.monotonic() < deadline:
             time.sleep(0.1)
 
 
@@ -532,4 +519,4 @@ def globals_file(path, manifest):
     return os.path.join(path, name) if name and name in manifest['files'] else None
 
 
-ENGINE = PostgresEngine()
+ENGINE = PostgresqlEngine()

@@ -8,25 +8,30 @@ import json
 import os
 
 import pytest
-from ansible.module_utils import bundle_backup
-from ansible.module_utils.bundle_backup import (
-    MANIFEST,
-    MANIFEST_SUM,
-    BackupError,
-    WorkDirectory,
+from ansible_collections.bundle.stack.plugins.module_utils.backup import files
+from ansible_collections.bundle.stack.plugins.module_utils.backup.catalog import (
     apply_retention,
     check_name,
-    checksum_tree,
     choose_backup,
-    compare_counts,
-    counts_comparer,
     default_name,
-    format_size,
-    read_manifest,
-    rename_noreplace,
     retention_plan,
+)
+from ansible_collections.bundle.stack.plugins.module_utils.backup.checksums import (
+    checksum_tree,
     sha256_file,
     verify_tree,
+)
+from ansible_collections.bundle.stack.plugins.module_utils.backup.engine import (
+    BackupError,
+    RestoreRequest,
+    compare_counts,
+)
+from ansible_collections.bundle.stack.plugins.module_utils.backup.files import WorkDirectory, rename_noreplace
+from ansible_collections.bundle.stack.plugins.module_utils.backup.manifest import (
+    MANIFEST,
+    MANIFEST_SUM,
+    format_size,
+    read_manifest,
     write_manifest,
 )
 
@@ -119,7 +124,7 @@ def test_default_names():
 @pytest.mark.parametrize('renameat2', [True, False], ids=['renameat2', 'fallback'])
 def test_rename_never_replaces_even_an_empty_directory(tmp_path, monkeypatch, renameat2):
     if not renameat2:
-        monkeypatch.setattr(bundle_backup, '_renameat2', lambda: None)
+        monkeypatch.setattr(files, '_renameat2', lambda: None)
     (tmp_path / 'work').mkdir()
     (tmp_path / 'work' / 'f').write_text('new')
     (tmp_path / 'final').mkdir()
@@ -203,6 +208,15 @@ def test_choose_backup_latest_and_by_name(tmp_path):
         choose_backup(str(tmp_path), 'latest', 'mysql', 'app')
 
 
+def test_a_series_holds_the_backups_recorded_under_the_old_engine_name(tmp_path):
+    make_backup(tmp_path, 'app-1', '2025-06-01T00:00:00Z', engine='postgres')
+    make_backup(tmp_path, 'app-2', '2025-06-02T00:00:00Z', engine='postgresql')
+    assert choose_backup(str(tmp_path), 'latest', 'postgresql', 'app') == str(tmp_path / 'app-2')
+    assert choose_backup(str(tmp_path), 'latest', 'postgres', 'app') == str(tmp_path / 'app-2')
+    kept, removed = apply_retention(str(tmp_path), 'postgresql', 'app', 1, None, NOW, check_mode=True)
+    assert (kept, removed) == (['app-2'], ['app-1'])
+
+
 def test_compare_counts_names_each_difference():
     expected = {'a': 1, 'b': 2, 'c': 3}
     assert compare_counts(expected, dict(expected)) == []
@@ -211,7 +225,8 @@ def test_compare_counts_names_each_difference():
         'c: missing after restore (backup has 3 rows)',
         'd: not in the backup (0 rows after restore)',
     ]
-    compare = counts_comparer(dict(name='b1', row_counts=expected))
+    compare = RestoreRequest(path='/b1', manifest=dict(name='b1', row_counts=expected), target='app', replace=False,
+                             verify_only=False, marker='').compare
     assert compare(dict(expected)) == 3
     with pytest.raises(BackupError, match=r'row counts differ from backup b1 in 1 table\(s\): a: 0 rows'):
         compare({'a': 0, 'b': 2, 'c': 3})

@@ -5,7 +5,17 @@ import time
 
 import pytest
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.bundle_health import (
+from ansible.module_utils.testing import patch_module_args
+from ansible_collections.bundle.stack.plugins.module_utils.db.postgresql import libpq_timeout
+from ansible_collections.bundle.stack.plugins.module_utils.health.diagnosis import (
+    diagnose_unit,
+    format_diagnosis,
+    parse_systemctl_show,
+)
+from ansible_collections.bundle.stack.plugins.module_utils.health.kinds import http, pgbouncer, postgresql
+from ansible_collections.bundle.stack.plugins.module_utils.health.kinds.http import json_values_equal, lookup_dotted
+from ansible_collections.bundle.stack.plugins.module_utils.health.kinds.pgbouncer import summarize_console
+from ansible_collections.bundle.stack.plugins.module_utils.health.probe import (
     ATTEMPT_TIMEOUT_MAX,
     ATTEMPT_TIMEOUT_MIN,
     COMMON_ARGUMENT_SPEC,
@@ -14,9 +24,6 @@ from ansible.module_utils.bundle_health import (
     ProbeError,
     build_message,
     describe_error,
-    diagnose_unit,
-    format_diagnosis,
-    parse_systemctl_show,
     probe_argument_spec,
     probe_params,
     probe_required_if,
@@ -25,24 +32,27 @@ from ansible.module_utils.bundle_health import (
     verdict_of,
     wait_until_passing,
 )
-from ansible.module_utils.bundle_probe_http import (
-    evaluate_http,
-    http_expectations,
-    json_values_equal,
-    lookup_dotted,
-)
-from ansible.module_utils.bundle_probe_pgbouncer import (
-    evaluate_pgbouncer,
-    pgbouncer_expectations,
-    summarize_console,
-)
-from ansible.module_utils.bundle_probe_postgres import (
-    evaluate_postgres,
-    libpq_timeout,
-    postgres_expectations,
-)
-from ansible.module_utils.testing import patch_module_args
-from health_probe import PROBES
+from ansible_collections.bundle.stack.plugins.module_utils.health.registry import PROBES
+
+evaluate_http, http_expectations = http.PROBE.evaluate, http.PROBE.expectations
+evaluate_pgbouncer, pgbouncer_expectations = pgbouncer.PROBE.evaluate, pgbouncer.PROBE.expectations
+evaluate_postgres, postgres_expectations = postgresql.PROBE.evaluate, postgresql.PROBE.expectations
+
+
+def make_probe(kind, argument_spec, check=None, evaluate=None, expectations=None):
+    """A stand-in kind whose parts are the given functions."""
+    class StandIn(Probe):
+        def check(self, params, attempt_timeout):
+            return check(params, attempt_timeout)
+
+        def evaluate(self, observed, params):
+            return evaluate(observed, params)
+
+        def expectations(self, params):
+            return expectations(params)
+
+    StandIn.kind, StandIn.argument_spec = kind, argument_spec
+    return StandIn()
 
 
 def failing_then_passing(passes_on):
@@ -139,8 +149,8 @@ def test_run_probe_result_shape():
             raise ProbeError('connection refused')
         return {'answer': 42}
 
-    probe = Probe('demo', {}, check=check, evaluate=lambda observed, params: ([], ['just so']),
-                  expectations=lambda params: ({'answer': 42}, ['answer 42']))
+    probe = make_probe('demo', {}, check=check, evaluate=lambda observed, params: ([], ['just so']),
+                       expectations=lambda params: ({'answer': 42}, ['answer 42']))
     params = dict(host='db1', port=1, service='demo', unit=None, timeout=5, interval=0.01)
     result = run_probe(probe, params)
     assert result['verdict'] == 'warn'
@@ -166,12 +176,12 @@ def test_registry_merges_every_kind():
 
 
 def test_conflicting_option_definitions_are_refused():
-    one = Probe('one', {'user': dict(type='str')}, None, None, None)
-    two = Probe('two', {'user': dict(type='int')}, None, None, None)
+    one = make_probe('one', {'user': dict(type='str')})
+    two = make_probe('two', {'user': dict(type='int')})
     with pytest.raises(ValueError, match='define option user differently'):
         probe_argument_spec({'one': one, 'two': two})
     with pytest.raises(ValueError, match='redefines common option host'):
-        probe_argument_spec({'one': Probe('one', {'host': dict(type='str')}, None, None, None)})
+        probe_argument_spec({'one': make_probe('one', {'host': dict(type='str')})})
 
 
 def module_params(**overrides):

@@ -22,7 +22,7 @@ import os
 import re
 import secrets
 
-from ansible.module_utils.bundle_backup import BackupError, Steps
+from ansible_collections.bundle.stack.plugins.module_utils.backup.engine import BackupEngine, BackupError, Steps
 
 BACKUP_SPEC = dict(
     dump_tool=dict(type='str', choices=['mariadb-dump', 'mysqldump']),
@@ -108,7 +108,7 @@ def scratch_name(target, purpose, token=None):
     return target[:64 - len(suffix)] + suffix
 
 
-class MysqlEngine:
+class MysqlEngine(BackupEngine):
     name = 'mysql'
     backup_spec = BACKUP_SPEC
     restore_spec = RESTORE_SPEC
@@ -205,9 +205,6 @@ class MysqlEngine:
     def target_exists(self, module, params, target):
         return self.schema(module, params, target) is not None
 
-    def restored_from(self, module, params, target):
-        return None
-
     def count_rows(self, module, params, database):
         tables = [row[0] for row in self.sql(
             module, params, 'SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_TYPE = '
@@ -230,15 +227,16 @@ class MysqlEngine:
     def drop(self, module, params, database):
         self.sql(module, params, f'DROP DATABASE IF EXISTS {quote_ident(database)}')
 
-    def restore_commands(self, module, params, path, manifest, target, replace, verify_only):
-        into = scratch_name(target, 'verify', 'XXXXXXXX') if verify_only else target
+    def restore_commands(self, module, params, request):
+        path, manifest, target, replace = request.path, request.manifest, request.target, request.replace
+        into = scratch_name(target, 'verify', 'XXXXXXXX') if request.verify_only else target
         plan = []
         if replace:
             plan.append(f'DROP DATABASE {quote_ident(target)} (its data is in the safety backup)')
         plan += [f'CREATE DATABASE {quote_ident(into)}',
                  f"mariadb --database={into} --execute 'source {path}/{manifest['details']['dump']}'",
                  f"count the rows of {len(manifest['row_counts'])} tables and compare with the manifest"]
-        if verify_only:
+        if request.verify_only:
             plan.append(f'DROP DATABASE {quote_ident(into)}')
         elif replace:
             plan.append(f'on failure: reload {target} from the safety backup')
@@ -246,26 +244,26 @@ class MysqlEngine:
             plan.append(f'on failure: DROP DATABASE {quote_ident(target)}')
         return plan
 
-    def restore(self, module, params, path, manifest, target, replace, verify_only, compare, marker,
-                safety=None):
+    def restore(self, module, params, request):
         steps = Steps()
-        into = scratch_name(target, 'verify') if verify_only else target
-        if replace:
+        target = request.target
+        into = scratch_name(target, 'verify') if request.verify_only else target
+        if request.replace:
             self.drop(module, params, target)
             steps.mark('drop_target')
         try:
-            self.load(module, params, path, manifest, into)
+            self.load(module, params, request.path, request.manifest, into)
             steps.mark('load')
             counts = self.count_rows(module, params, into)
             steps.mark('count_rows')
-            compare(counts)
+            request.compare(counts)
         except BaseException:
             self.drop(module, params, into)
-            if replace and safety:
+            if request.replace and request.safety:
                 # Put back what was there: the safety backup taken just before.
-                self.load(module, params, safety['path'], safety, target)
+                self.load(module, params, request.safety['path'], request.safety, target)
             raise
-        if verify_only:
+        if request.verify_only:
             self.drop(module, params, into)
         steps.mark('finish')
         return dict(row_counts=counts, steps=steps.seconds, commands=[])

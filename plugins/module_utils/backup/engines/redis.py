@@ -22,7 +22,7 @@ import re
 import shutil
 import time
 
-from ansible.module_utils.bundle_backup import BackupError, Steps
+from ansible_collections.bundle.stack.plugins.module_utils.backup.engine import BackupEngine, BackupError, Steps
 
 BACKUP_SPEC = dict(
     data_dir=dict(type='path'),
@@ -97,7 +97,7 @@ def expected_keys_match(manifest, restored):
     return keys - details.get('expires', 0) <= restored <= keys
 
 
-class RedisEngine:
+class RedisEngine(BackupEngine):
     name = 'redis'
     backup_spec = BACKUP_SPEC
     restore_spec = RESTORE_SPEC
@@ -204,14 +204,11 @@ class RedisEngine:
     def target_exists(self, module, params, target):
         return keyspace_keys(self.command(module, params, 'INFO', 'keyspace')) > 0
 
-    def restored_from(self, module, params, target):
-        return None
-
-    def restore_commands(self, module, params, path, manifest, target, replace, verify_only):
-        if verify_only:
+    def restore_commands(self, module, params, request):
+        if request.verify_only:
             raise BackupError('mode=verify is not available for redis: a restore replaces the whole dataset')
         return [f"systemctl stop {params['unit']}", 'move the current RDB and AOF files aside',
-                f'put {path}/{RDB_FILE} in place (and an AOF base built from it when AOF is on)',
+                f'put {request.path}/{RDB_FILE} in place (and an AOF base built from it when AOF is on)',
                 f"systemctl start {params['unit']}, wait until loaded, count keys",
                 'on failure: put the previous files back and start again']
 
@@ -233,8 +230,7 @@ class RedisEngine:
                 raise BackupError(f"the server did not finish loading within {params['timeout']} s")
             time.sleep(0.2)
 
-    def restore(self, module, params, path, manifest, target, replace, verify_only, compare, marker,
-                safety=None):
+    def restore(self, module, params, request):
         steps = Steps()
         files = self.files(module, params)
         stat = os.stat(files['dir'])
@@ -248,14 +244,15 @@ class RedisEngine:
                 if source and os.path.lexists(source):
                     os.rename(source, os.path.join(aside, os.path.basename(source)))
                     moved.append(source)
-            self._place(path, files, stat)
+            self._place(request.path, files, stat)
             steps.mark('files')
             self._systemctl(module, 'start', params['unit'])
             self._wait_loaded(module, params, time.monotonic() + params['timeout'])
             steps.mark('start')
             restored = keyspace_keys(self.command(module, params, 'INFO', 'keyspace'))
+            manifest = request.manifest
             counts = {'keys': manifest['row_counts']['keys'] if expected_keys_match(manifest, restored) else restored}
-            compare(counts)
+            request.compare(counts)
         except BaseException:
             self._systemctl(module, 'stop', params['unit'])
             for source in (files['rdb'], files['aof_dir'], os.path.join(files['dir'], files['aof_file'])):

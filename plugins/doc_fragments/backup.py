@@ -1,7 +1,7 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 
 """Connection and file options that db_backup and db_restore share (the engines
-apply their defaults: bundle_backup_<engine>.DEFAULTS)."""
+apply their defaults: backup/engines/<engine>.py)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ class ModuleDocFragment:
 options:
   login_user:
     description:
-      - User to connect as. V(postgres) defaults to V(postgres) (through the socket with
+      - User to connect as. V(postgresql) defaults to V(postgres) (through the socket with
         peer authentication, as the postgresql role sets up for root); V(mysql) to V(root)
         (unix_socket authentication on Debian).
     type: str
@@ -26,7 +26,7 @@ options:
     type: str
   login_unix_socket:
     description:
-      - Socket to connect through. V(postgres) defaults to the directory V(/var/run/postgresql);
+      - Socket to connect through. V(postgresql) defaults to the directory V(/var/run/postgresql);
         V(mysql) to V(/run/mysqld/mysqld.sock).
     type: str
   port:

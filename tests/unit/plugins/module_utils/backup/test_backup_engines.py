@@ -2,10 +2,9 @@
 MySQL dump row counting and option file, Redis INFO and redis-check-rdb parsing."""
 
 import pytest
-from ansible.module_utils import bundle_backup_mysql as mysql
-from ansible.module_utils import bundle_backup_postgres as postgres
-from ansible.module_utils import bundle_backup_redis as redis
-from ansible.module_utils.bundle_backup import BackupError
+from ansible_collections.bundle.stack.plugins.module_utils.backup.engine import BackupError
+from ansible_collections.bundle.stack.plugins.module_utils.backup.engines import mysql, redis
+from ansible_collections.bundle.stack.plugins.module_utils.backup.engines import postgresql as postgres
 
 GLOBALS = '''--
 -- PostgreSQL database cluster dump

@@ -6,17 +6,18 @@ import json
 
 import health_probe
 import pytest
-from ansible.module_utils.bundle_probe_redis import RespError
-from ansible.module_utils.bundle_probe_sentinel import (
-    evaluate_sentinel,
+from ansible_collections.bundle.stack.plugins.module_utils.health.kinds.sentinel import (
+    PROBE,
     pairs,
-    sentinel_expectations,
     summarize_sentinel,
 )
+from ansible_collections.bundle.stack.plugins.module_utils.health.resp import RespError
 
 from tests.support import throwaway_redis
 from tests.support.ports import free_port
 from tests.support.throwaway_redis import SENTINEL_CLIENT
+
+evaluate_sentinel, sentinel_expectations = PROBE.evaluate, PROBE.expectations
 
 MASTER_REPLY = ['name', 'main', 'ip', '10.0.0.1', 'port', '6379', 'flags', 'master',
                 'num-slaves', '2', 'num-other-sentinels', '2', 'quorum', '2',

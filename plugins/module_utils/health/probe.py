@@ -1,15 +1,18 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""Shared parts of the health_probe module.
+"""The contract of a health probe kind, and what every kind shares.
 
-A probe kind (tcp, postgres, ...) lives in its own bundle_probe_<kind>.py and
-describes itself with a Probe object. This file holds what every kind shares:
-the common options, the retry-until-deadline loop, the verdict and message
-building, and the systemd unit diagnosis collected when a probe fails.
+A probe kind (tcp, postgres, ...) lives in its own health/kinds/<kind>.py as a
+subclass of Probe and is listed once in health/registry.py. This file holds the
+contract, the common options, the options several kinds share, the
+retry-until-deadline loop (clock and sleep injectable for tests) and the
+verdict and message building. The systemd diagnosis of a failed probe is in
+health/diagnosis.py.
 """
 
 from __future__ import annotations
 
+import abc
 import time
 
 # A single attempt never waits longer than this, so a hung connect cannot
@@ -27,6 +30,20 @@ COMMON_ARGUMENT_SPEC = dict(
     interval=dict(type='float', default=2.0),
     unit=dict(type='str'),
     log_lines=dict(type='int', default=20),
+)
+
+# Options several kinds use. probe_argument_spec refuses two definitions of one
+# option, so a kind takes these from here instead of restating them.
+SHARED_OPTIONS = dict(
+    login_user=dict(type='str'),
+    login_password=dict(type='str', no_log=True),
+    login_unix_socket=dict(type='str'),
+    database=dict(type='str'),
+    expect_role=dict(type='str', default='any', choices=['primary', 'replica', 'any']),
+    max_lag_seconds=dict(type='float'),
+    max_lag_bytes=dict(type='int'),
+    warn_lag_seconds=dict(type='float'),
+    min_streaming_replicas=dict(type='int'),
 )
 
 # Lower-case fragments of driver and socket error texts, and the short label
@@ -54,34 +71,46 @@ class ProbeError(Exception):
     """An attempt could not observe the service at all (refused, timed out, ...)."""
 
 
-class Probe:
-    """One kind of health probe.
+class Probe(abc.ABC):
+    """One kind of health probe: what health_probe calls, in this order.
 
-    argument_spec -- options of this kind, merged into the module's spec.
-    check(params, attempt_timeout) -> observed dict; raises ProbeError.
-    evaluate(observed, params) -> (problems, warnings), pure.
-    expectations(params) -> (expected dict, list of phrases for messages), pure.
+    kind -- the value of the module's kind option.
+    argument_spec -- options of this kind, merged into the module's spec; an
+        option several kinds use comes from shared_options(), so it is defined once.
     defaults -- values for options left unset, when they differ per kind.
     required -- options that must be set for this kind.
-    preflight(module, params) -- optional; fails early on a missing library
-        or a bad option combination.
-    endpoint(params) -> (host, port) -- optional; what the result reports.
-    describe(observed) -> str -- optional; what a passing probe saw, in a few
-        words, for messages and the smoke table.
     """
 
-    def __init__(self, kind, argument_spec, check, evaluate, expectations,
-                 defaults=None, required=None, preflight=None, endpoint=None, describe=None):
-        self.kind = kind
-        self.argument_spec = argument_spec
-        self.check = check
-        self.evaluate = evaluate
-        self.expectations = expectations
-        self.defaults = defaults or {}
-        self.required = required or []
-        self.preflight = preflight
-        self.endpoint = endpoint or default_endpoint
-        self.describe = describe
+    kind = None
+    argument_spec = {}
+    defaults = {}
+    required = ()
+
+    def preflight(self, module, params):
+        """Fail the module early on a missing library or a bad option combination.
+
+        Most kinds need no library and check nothing beyond the argument spec."""
+        return None
+
+    @abc.abstractmethod
+    def check(self, params, attempt_timeout):
+        """One attempt: the observed dict; raises ProbeError when the service cannot be observed."""
+
+    @abc.abstractmethod
+    def evaluate(self, observed, params):
+        """(problems, warnings) of what was observed against the options; pure."""
+
+    @abc.abstractmethod
+    def expectations(self, params):
+        """(expected dict, phrases for messages) of the options; pure."""
+
+    def endpoint(self, params):
+        """(host, port) the result reports."""
+        return params['host'], params['port']
+
+    def describe(self, observed):
+        """What a passing probe saw, in a few words, for messages and the smoke table."""
+        return ''
 
 
 class Outcome:
@@ -97,8 +126,9 @@ class Outcome:
         return not self.problems
 
 
-def default_endpoint(params):
-    return params['host'], params['port']
+def shared_options(*names):
+    """The named SHARED_OPTIONS, for a kind's argument_spec."""
+    return {name: SHARED_OPTIONS[name] for name in names}
 
 
 def socket_or_host_endpoint(params):
@@ -154,7 +184,7 @@ def probe_argument_spec(probes):
 
 def probe_required_if(probes):
     """required_if rules of AnsibleModule for the options each kind needs."""
-    return [('kind', kind, probe.required) for kind, probe in sorted(probes.items()) if probe.required]
+    return [('kind', kind, list(probe.required)) for kind, probe in sorted(probes.items()) if probe.required]
 
 
 def probe_params(module_params, probe):
@@ -286,64 +316,8 @@ def run_probe(probe, params, clock=time.monotonic, sleep=time.sleep):
         # drops it from the registered result.
         probe_warnings=outcome.warnings,
         msg=build_message(label, verdict, phrases, outcome, attempts, elapsed,
-                          probe.describe(outcome.observed) if probe.describe and verdict != 'fail' else ''),
+                          probe.describe(outcome.observed) if verdict != 'fail' else ''),
     )
-
-
-def parse_systemctl_show(text):
-    """'Key=Value' lines of `systemctl show` as a dict."""
-    properties = {}
-    for line in text.splitlines():
-        key, sep, value = line.partition('=')
-        if sep:
-            properties[key.strip()] = value.strip()
-    return properties
-
-
-def diagnose_unit(module, unit, log_lines):
-    """State and last journal lines of a systemd unit, for a failed probe."""
-    diagnosis = dict(unit=unit, active_state=None, sub_state=None, n_restarts=None,
-                     journal=[], errors=[])
-    systemctl = module.get_bin_path('systemctl')
-    if systemctl:
-        rc, out, err = module.run_command(
-            [systemctl, 'show', '-p', 'ActiveState', '-p', 'SubState', '-p', 'NRestarts', unit])
-        if rc == 0:
-            properties = parse_systemctl_show(out)
-            diagnosis['active_state'] = properties.get('ActiveState')
-            diagnosis['sub_state'] = properties.get('SubState')
-            diagnosis['n_restarts'] = properties.get('NRestarts')
-        else:
-            diagnosis['errors'].append(f'systemctl show {unit}: rc={rc} {one_line(err)}')
-    else:
-        diagnosis['errors'].append('systemctl not found on this host')
-    journalctl = module.get_bin_path('journalctl')
-    if journalctl and log_lines > 0:
-        rc, out, err = module.run_command(
-            [journalctl, '-u', unit, '--no-pager', '-n', str(log_lines)])
-        if rc == 0:
-            diagnosis['journal'] = out.rstrip('\n').splitlines()
-        else:
-            diagnosis['errors'].append(f'journalctl -u {unit}: rc={rc} {one_line(err)}')
-    elif not journalctl:
-        diagnosis['errors'].append('journalctl not found on this host')
-    return diagnosis
-
-
-def format_diagnosis(diagnosis, log_lines):
-    """The diagnosis as the tail of a failure message."""
-    text = f"Unit {diagnosis['unit']}: "
-    if diagnosis['active_state'] is None:
-        text += 'state unknown.'
-    else:
-        text += (f"ActiveState={diagnosis['active_state']} SubState={diagnosis['sub_state']} "
-                 f"NRestarts={diagnosis['n_restarts']}.")
-    if diagnosis['errors']:
-        text += f" Diagnosis errors: {'; '.join(diagnosis['errors'])}."
-    if log_lines > 0:
-        journal = '\n'.join(diagnosis['journal']) or '(none)'
-        text += f' Last {log_lines} log lines:\n{journal}'
-    return text
 
 
 def json_safe_number(value, digits=3):

@@ -7,22 +7,21 @@ import json
 
 import health_probe
 import pytest
-from ansible.module_utils.bundle_probe_redis import (
+from ansible_collections.bundle.stack.plugins.module_utils.health.kinds.redis import PROBE, observe_info, parse_info
+from ansible_collections.bundle.stack.plugins.module_utils.health.resp import (
     RespClient,
     RespError,
     RespProtocolError,
     describe_reply_error,
     encode_command,
-    evaluate_redis,
-    observe_info,
-    parse_info,
     read_reply,
-    redis_expectations,
 )
 
 from tests.support import throwaway_redis
 from tests.support.ports import free_port
 from tests.support.throwaway_redis import PASSWORDS
+
+evaluate_redis, redis_expectations = PROBE.evaluate, PROBE.expectations
 
 # --- RESP -------------------------------------------------------------------------
 
