@@ -81,7 +81,7 @@ def apply_migrations(module, engine, params):
                                    before='', after=m.up.strip() + '\n') for m in pending]
         elif pending:
             result['backup'] = engine.backup_before(module, 'before-apply-' + pending[0].name,
-                                                  [s for _, statements in parsed for s in statements])
+                                                    [s for _, statements in parsed for s in statements])
             operator = operator_name(params)
             for migration, statements in parsed:
                 entry = apply_one(engine, migration, statements, operator, result)
@@ -93,7 +93,6 @@ def apply_migrations(module, engine, params):
         return result
     finally:
         engine.close()
-
 
 
 def apply_one(engine, migration, statements, operator, result):
@@ -144,4 +143,3 @@ def apply_one(engine, migration, statements, operator, result):
         engine.commit()
     return dict(name=migration.name, checksum=migration.checksum, statements=len(statements),
                 duration_ms=entry['duration_ms'], transaction=migration.transaction)
-

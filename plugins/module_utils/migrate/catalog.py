@@ -99,4 +99,3 @@ class Catalog:
     def one(self, query, params=None):
         rows = self.rows(query, params)
         return rows[0] if rows else None
-

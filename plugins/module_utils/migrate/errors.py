@@ -14,7 +14,6 @@ class MigrationError(Exception):
         self.extra = extra
 
 
-
 def excerpt(sql, width=200):
     """One line of SQL for a message, cut at width."""
     text = ' '.join(sql.split())

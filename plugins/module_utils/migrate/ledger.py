@@ -38,7 +38,6 @@ def operator_name(params):
     return f'{user}@{socket.gethostname()}'
 
 
-
 def millis(start):
     return int((time.monotonic() - start) * 1000)
 
@@ -54,4 +53,3 @@ def history_table(history):
                      f"{row['rollback_source']} SQL in {row['rollback_duration_ms']} ms")
         lines.append(line)
     return lines
-

@@ -245,7 +245,6 @@ def rollback_state_text(engine, ran, backup):
             f"schema is between two states; restore the backup {backup or '(none taken)'} or finish by hand.")
 
 
-
 def backup_hint(row, engine):
     """How to get back the data a migration destroyed: the backup recorded with it."""
     backup = row.get('backup')
@@ -260,4 +259,3 @@ def backup_hint(row, engine):
         how = ('ansible-playbook playbooks/restore.yml -e restore_backup=<its name> -e restore_replace=true'
                + (' -e restore_engine=mysql' if engine == 'mysql' else ''))
     return f'The way back is the backup taken right before it was applied: {backup}. Restore it with {how}.'
-

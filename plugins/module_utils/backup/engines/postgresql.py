@@ -361,7 +361,7 @@ class PostgresqlEngine(BackupEngine):
         connection = connect(params, params['maintenance_database'])
         try:
             found = db.rows(connection, "SELECT shobj_description(oid, 'pg_database') AS marker FROM pg_database "
-                                     f'WHERE datname = {quote_literal(target)}')
+                            f'WHERE datname = {quote_literal(target)}')
         finally:
             connection.close()
         return found[0]['marker'] if found else None

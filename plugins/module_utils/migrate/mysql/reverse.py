@@ -355,7 +355,7 @@ class Reverser(BaseReverser):
             ref = refs_of(node)[0]
             targets = {e.this.name for e in node.expressions if isinstance(e, exp.EQ)}
             if self.ref_id(ref, state) in self.created or targets <= self.added_columns.get(self.ref_id(ref, state),
-                                                                                               set()):
+                                                                                            set()):
                 return []
             return self.destroys(stmt, f"overwrites {', '.join(sorted(targets))} of {qn(*ref.parts)}: the old "
                                        'values are gone')

@@ -454,4 +454,3 @@ class PostgresqlCatalog(Catalog):
                    {acl_sql('d.datacl', "'d'", 'd.datdba')} AS acl
             FROM pg_database d WHERE d.datname = ANY(%s)""", (names,))
         return {make_key('db', None, r['name']): r for r in rows}
-

@@ -232,4 +232,3 @@ def find_pg_dump(module, server_major):
                          f'newer on the controller (found: {seen}). Install postgresql-client-{server_major}, '
                          "or take the backup with the bundle's backup module and pass its path as backup_file. "
                          'Nothing was changed.')
-

@@ -184,4 +184,3 @@ def rename_refs(node):
     if kind == 'OBJECT_DOMCONSTRAINT':
         return object_refs(node.renameType, node.object)
     return []
-

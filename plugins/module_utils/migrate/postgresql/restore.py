@@ -289,4 +289,3 @@ def restore_schema(name, desc):
         statements.append(f"ALTER SCHEMA {qi(name)} OWNER TO {qi(desc['owner'])}")
     statements.extend(acl_restore('SCHEMA', qi(name), desc.get('acl'), desc.get('acl_default')))
     return statements
-

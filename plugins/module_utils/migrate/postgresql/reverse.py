@@ -34,6 +34,7 @@ from ansible_collections.bundle.stack.plugins.module_utils.migrate.reverse impor
 
 # --- the snapshot, as the generator reads it ---------------------------------------
 
+
 class StatementState(BaseStatementState):
     """The snapshot of one statement, with names resolved to (schema, name)."""
 

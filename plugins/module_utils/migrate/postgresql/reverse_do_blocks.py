@@ -205,7 +205,6 @@ class DoBlockReverses:
         return drops + columns + adds + own
 
 
-
 DATA_STATEMENTS = {
     'DeleteStmt': 'deletes rows', 'UpdateStmt': 'overwrites values', 'TruncateStmt': 'empties tables',
     'InsertStmt': 'inserts rows', 'CopyStmt': 'copies rows in', 'MergeStmt': 'merges rows',
@@ -270,4 +269,3 @@ def plpgsql_queries(tree):
 
     walk(tree)
     return found
-

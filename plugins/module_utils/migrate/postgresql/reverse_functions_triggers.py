@@ -83,7 +83,6 @@ class FunctionTriggerReverses:
     def reverse_CreateEventTrigStmt(self, stmt, node, state):
         return [f'DROP EVENT TRIGGER {qi(node.trigname)}']
 
-
     def reverse_CreatePolicyStmt(self, stmt, node, state):
         return [f'DROP POLICY {qi(node.policy_name)} ON {qn(*rv_parts(node.table))}']
 
@@ -107,4 +106,3 @@ class FunctionTriggerReverses:
             if old:
                 statements.append(strip_semicolon(old['def']))
         return statements
-

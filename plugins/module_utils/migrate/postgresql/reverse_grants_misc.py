@@ -53,7 +53,6 @@ class GrantMiscReverses:
         before = self.need(state.before(Ref('ext', (node.extname,))), f'extension {node.extname}')
         return [f"ALTER EXTENSION {qi(node.extname)} UPDATE TO {literal(before['version'])}"]
 
-
     def reverse_CreateStatsStmt(self, stmt, node, state):
         if not node.defnames:
             raise unsupported('CREATE STATISTICS without a name')
@@ -68,7 +67,6 @@ class GrantMiscReverses:
         if existed(state.before(Ref('role', (node.role,)))):
             return []
         return [f'DROP ROLE {qi(node.role)}']
-
 
     # --- renames, schemas, owners ---
 

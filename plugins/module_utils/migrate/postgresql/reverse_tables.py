@@ -262,4 +262,3 @@ def is_constant(node):
     if isinstance(node, ast.TypeCast):
         return is_constant(node.arg)
     return False
-

@@ -99,7 +99,5 @@ class TypeReverses:
             return []
         raise unsupported(f'no reverse rule for ALTER DOMAIN ({subtype})')
 
-
     def reverse_CreateCastStmt(self, stmt, node, state):
         return [f'DROP CAST ({deparse(node.sourcetype)} AS {deparse(node.targettype)})']
-

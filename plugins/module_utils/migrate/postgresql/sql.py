@@ -166,4 +166,3 @@ def column_of(desc, name):
         if column['name'] == name:
             return column
     return None
-

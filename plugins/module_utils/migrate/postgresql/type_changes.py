@@ -17,6 +17,7 @@ _TIME_ORDER = {'date': 0, 'timestamp': 1, 'timestamptz': 2}
 
 # --- type changes ------------------------------------------------------------------
 
+
 def parse_type(text):
     """(base name, typmods, array) of a type as format_type() writes it."""
     cast = parse_sql(f'SELECT NULL::{text}')[0].stmt.targetList[0].val
@@ -97,4 +98,3 @@ def time_zone_of(expr, column):
     if isinstance(zone, ast.A_Const) and isinstance(zone.val, ast.String) and plain_cast_of(arg, column):
         return zone.val.sval
     return None
-

@@ -98,4 +98,4 @@ def test_the_import_graph_sees_imports_at_every_depth(tmp_path):
                       '    from ansible.module_utils.health.probe import Probe\n'
                       '    import json\n')
     assert imports_of(source, {'backup', 'backup.engine', 'health', 'health.probe'}) == {'backup.engine',
-                                                                                        'health.probe'}
+                                                                                         'health.probe'}

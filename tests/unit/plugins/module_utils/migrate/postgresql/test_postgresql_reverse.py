@@ -32,8 +32,8 @@ def d(*args, **kw):
 
 def table(name, schema='public', columns=(), constraints=None, indexes=None, **extra):
     desc = d(kind='table', schema=schema, name=name, owner='app', acl=[], acl_default=[], comment=None,
-                options=[], columns=[dict(dict(not_null=False, default=None, comment=None), **c) for c in columns],
-                constraints=constraints or {}, indexes=indexes or {}, triggers={}, policies={}, rules={})
+             options=[], columns=[dict(dict(not_null=False, default=None, comment=None), **c) for c in columns],
+             constraints=constraints or {}, indexes=indexes or {}, triggers={}, policies={}, rules={})
     desc.update(extra)
     return desc
 
@@ -56,9 +56,9 @@ CASES = [
      'CREATE OR REPLACE VIEW v AS SELECT 1 AS a',
      state({'rel:v': 'rel:public.v'},
            {'rel:public.v': d(kind='view', schema='public', name='v', view_definition=' SELECT 2 AS a;',
-                                 columns=[d(name='a', type='integer')], options=[])},
+                              columns=[d(name='a', type='integer')], options=[])},
            {'rel:public.v': d(kind='view', schema='public', name='v', view_definition=' SELECT 1 AS a;',
-                                 columns=[d(name='a', type='integer')], options=[])}),
+                              columns=[d(name='a', type='integer')], options=[])}),
      ['CREATE OR REPLACE VIEW v AS SELECT 2 AS a']),
     ('create materialized view', 'CREATE MATERIALIZED VIEW m AS SELECT 1 WITH NO DATA', None,
      ['DROP MATERIALIZED VIEW m']),
@@ -87,7 +87,7 @@ CASES = [
      state({'func:f': 'func:public.f'},
            {'func:public.f': d(schema='public', name='f', overloads={'': d(
                kind='f', result='integer', definition="CREATE OR REPLACE FUNCTION public.f()\n RETURNS integer\n "
-                                               "LANGUAGE sql\nAS $function$SELECT 1$function$\n")})},
+               "LANGUAGE sql\nAS $function$SELECT 1$function$\n")})},
            {'func:public.f': d(schema='public', name='f', overloads={'': d(
                kind='f', result='integer', definition="... SELECT 2 ...")})}),
      ['CREATE OR REPLACE FUNCTION public.f()\n RETURNS integer\n LANGUAGE sql\nAS $function$SELECT 1$function$']),
@@ -96,7 +96,7 @@ CASES = [
      state({'func:f': 'func:public.f'},
            {'func:public.f': d(schema='public', name='f', overloads={'integer': d(kind='f', definition='x')})},
            {'func:public.f': d(schema='public', name='f', overloads={'integer': d(kind='f', definition='x'),
-                                                                       'bigint': d(kind='f', definition='y')})}),
+                                                                     'bigint': d(kind='f', definition='y')})}),
      ['DROP FUNCTION public.f(bigint)']),
     ('create procedure', "CREATE PROCEDURE s.p(d date) LANGUAGE sql AS 'SELECT 1'", None,
      ['DROP PROCEDURE s.p(date)']),
@@ -239,7 +239,7 @@ CASES = [
      state({'func:f()': ['func:public.f', '']}, {'func:public.f': d(schema='public', name='f', overloads={'': d(
          kind='f', definition='CREATE OR REPLACE FUNCTION public.f() RETURNS integer LANGUAGE sql AS $$SELECT 1$$',
          owner='app', acl=[['app', 'EXECUTE', False]], acl_default=[['PUBLIC', 'EXECUTE', False],
-                                                                   ['app', 'EXECUTE', False]])})}),
+                                                                    ['app', 'EXECUTE', False]])})}),
      ['CREATE OR REPLACE FUNCTION public.f() RETURNS integer LANGUAGE sql AS $$SELECT 1$$',
       'ALTER FUNCTION public.f() OWNER TO app', 'REVOKE EXECUTE ON FUNCTION public.f() FROM PUBLIC']),
     ('drop enum type',
