@@ -231,8 +231,8 @@ from ansible_collections.bundle.stack.plugins.module_utils.backup.engine import 
     BackupRequest,
     RestoreRequest,
     Steps,
-    canonical_engine_name,
 )
+from ansible_collections.bundle.stack.plugins.module_utils.engine_word import canonical_engine_name
 from ansible_collections.bundle.stack.plugins.module_utils.backup.manifest import (
     manifest_digest,
     read_manifest,

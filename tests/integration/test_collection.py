@@ -58,7 +58,7 @@ def test_the_tarball_holds_the_collection_and_none_of_the_clones_local_state(ins
     for shipped in ("meta/runtime.yml", "COPYING", "playbooks/site.yml", "playbooks/preflight.yml",
                     "roles/postgresql/tasks/main.yml", "roles/prometheus/templates/etc/prometheus/prometheus.yml.j2",
                     "plugins/modules/health_probe.py", "plugins/lookup/lab_secret.py", "plugins/filter/bundle_files.py",
-                    "plugins/doc_fragments/bundle_backup.py", "files/prometheus/rules"):
+                    "plugins/doc_fragments/backup.py", "files/prometheus/rules"):
         assert shipped in files, shipped
     assert {f"plugins/module_utils/{p.name}" for p in (PROJECT / "plugins" / "module_utils").glob("*.py")} <= files
     leaked = sorted(name for name in files if name.split("/")[0] in LOCAL_STATE)

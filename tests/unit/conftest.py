@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from ansible.module_utils.common import warnings
 from ansible.module_utils.testing import patch_module_args
 
 REPO = Path(__file__).resolve().parents[2]
@@ -25,8 +26,13 @@ if str(MODULES) not in sys.path:
 
 @pytest.fixture
 def run_module(capsys):
-    """Run a module's main() in-process with args; return its JSON result."""
+    """Run a module's main() in-process with args; return its JSON result.
+
+    Warnings and deprecations are process-wide in ansible-core: each run starts
+    without those of the runs before it, as a module run by Ansible would."""
     def run(main, args, check_mode=False):
+        warnings._global_warnings.clear()
+        warnings._global_deprecations.clear()
         if check_mode:
             args = dict(args, _ansible_check_mode=True)
         with patch_module_args(args), pytest.raises(SystemExit):

@@ -9,7 +9,8 @@ import datetime
 import os
 import re
 
-from ansible_collections.bundle.stack.plugins.module_utils.backup.engine import BackupError, canonical_engine_name
+from ansible_collections.bundle.stack.plugins.module_utils.backup.engine import BackupError
+from ansible_collections.bundle.stack.plugins.module_utils.engine_word import canonical_engine_name
 from ansible_collections.bundle.stack.plugins.module_utils.backup.files import remove_backup
 from ansible_collections.bundle.stack.plugins.module_utils.backup.manifest import (
     MANIFEST,

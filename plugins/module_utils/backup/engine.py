@@ -19,18 +19,8 @@ import abc
 import dataclasses
 import time
 
-# Engine names operators typed before one word per engine was chosen; backups on
-# disk still carry them in their manifest.
-DEPRECATED_ENGINE_NAMES = {'postgres': 'postgresql'}
-
-
 class BackupError(Exception):
     """A failure with a message meant for the operator."""
-
-
-def canonical_engine_name(name):
-    """The engine name a deprecated spelling stands for (postgres -> postgresql)."""
-    return DEPRECATED_ENGINE_NAMES.get(name, name)
 
 
 class Steps:

@@ -6,11 +6,8 @@ one entry in ENGINES."""
 
 from __future__ import annotations
 
-from ansible_collections.bundle.stack.plugins.module_utils.backup.engine import (
-    DEPRECATED_ENGINE_NAMES,
-    canonical_engine_name,
-)
 from ansible_collections.bundle.stack.plugins.module_utils.backup.engines import mysql, postgresql, redis
+from ansible_collections.bundle.stack.plugins.module_utils.engine_word import DEPRECATED_ENGINE_NAMES, engine_word
 
 ENGINES = {engine.ENGINE.name: engine.ENGINE for engine in (postgresql, mysql, redis)}
 
@@ -23,10 +20,6 @@ CONNECTION_SPEC = dict(
     port=dict(type='int'),
     bin_dir=dict(type='path'),
 )
-
-# The version of the collection that stops accepting a deprecated engine name.
-DEPRECATED_NAMES_REMOVED_IN = '2.0.0'
-
 
 def module_argument_spec(common, side):
     """common options + connection options + every engine's options for `side`
@@ -42,11 +35,7 @@ def module_argument_spec(common, side):
 
 def engine_for(module):
     """The engine the module's engine option names; a deprecated name is accepted with a deprecation."""
-    name = module.params['engine']
-    if name in DEPRECATED_ENGINE_NAMES:
-        module.deprecate(f'engine={name} is the old name of engine={canonical_engine_name(name)}; use the new one',
-                         version=DEPRECATED_NAMES_REMOVED_IN, collection_name='bundle.stack')
-    return ENGINES[canonical_engine_name(name)]
+    return ENGINES[engine_word(module)]
 
 
 def engine_params(params, engine):

@@ -8,31 +8,17 @@ bundle; `postgres`, the old spelling some operators type, still works and says s
 
 from __future__ import annotations
 
+from ansible_collections.bundle.stack.plugins.module_utils.engine_word import DEPRECATED_ENGINE_NAMES, engine_word
 from ansible_collections.bundle.stack.plugins.module_utils.migrate.mysql.engine import MysqlEngine
 from ansible_collections.bundle.stack.plugins.module_utils.migrate.postgresql.engine import PostgresqlEngine
 
 ENGINES = {engine.name: engine for engine in (PostgresqlEngine, MysqlEngine)}
-# Old spellings, accepted with a deprecation warning.
-DEPRECATED_NAMES = {'postgres': 'postgresql'}
-ENGINE_CHOICES = list(ENGINES) + list(DEPRECATED_NAMES)
-# The release of the collection that stops accepting the old spellings.
-DEPRECATED_NAMES_REMOVED_IN = '2.0.0'
-
-
-def engine_name(module):
-    """The engine word of module.params['engine'], after a deprecation warning for an old spelling."""
-    name = module.params['engine']
-    if name in DEPRECATED_NAMES:
-        new = DEPRECATED_NAMES[name]
-        module.deprecate(f'engine={name} is the old spelling of engine={new}: write engine={new}.',
-                         version=DEPRECATED_NAMES_REMOVED_IN, collection_name='bundle.stack')
-        return new
-    return name
+ENGINE_CHOICES = list(ENGINES) + list(DEPRECATED_ENGINE_NAMES)
 
 
 def make_engine(module):
     """The engine object for the module's options, failing with an install hint when a library is missing."""
-    engine = ENGINES[engine_name(module)]
+    engine = ENGINES[engine_word(module)]
     engine.require_libraries(module)
     params = dict(module.params, engine=engine.name)
     params['port'] = params['port'] or engine.default_port

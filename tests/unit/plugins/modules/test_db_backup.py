@@ -189,5 +189,5 @@ def test_old_engine_name_is_accepted_with_a_deprecation(run_module, pg, tmp_path
     result = backup(run_module, pg, tmp_path, engine='postgres', name='old-engine-name')
     assert result['changed'] is True, result
     assert result['engine'] == 'postgresql' and result['manifest']['engine'] == 'postgresql'
-    assert 'engine=postgres is the old name of engine=postgresql; use the new one' in json.dumps(
+    assert 'engine=postgres is the old spelling of engine=postgresql: write engine=postgresql.' in json.dumps(
         result['deprecations'])
