@@ -232,7 +232,6 @@ from ansible_collections.bundle.stack.plugins.module_utils.backup.engine import 
     RestoreRequest,
     Steps,
 )
-from ansible_collections.bundle.stack.plugins.module_utils.engine_word import canonical_engine_name
 from ansible_collections.bundle.stack.plugins.module_utils.backup.manifest import (
     manifest_digest,
     read_manifest,
@@ -245,6 +244,7 @@ from ansible_collections.bundle.stack.plugins.module_utils.backup.registry impor
     unused_options,
 )
 from ansible_collections.bundle.stack.plugins.module_utils.backup.take import take_backup
+from ansible_collections.bundle.stack.plugins.module_utils.engine_word import canonical_engine_name
 
 COMMON_SPEC = dict(
     backup_dir=dict(type='path', required=True),

@@ -10,7 +10,6 @@ import os
 import re
 
 from ansible_collections.bundle.stack.plugins.module_utils.backup.engine import BackupError
-from ansible_collections.bundle.stack.plugins.module_utils.engine_word import canonical_engine_name
 from ansible_collections.bundle.stack.plugins.module_utils.backup.files import remove_backup
 from ansible_collections.bundle.stack.plugins.module_utils.backup.manifest import (
     MANIFEST,
@@ -18,6 +17,7 @@ from ansible_collections.bundle.stack.plugins.module_utils.backup.manifest impor
     parse_time,
     read_manifest,
 )
+from ansible_collections.bundle.stack.plugins.module_utils.engine_word import canonical_engine_name
 
 NAME_PATTERN = re.compile(r'^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$')
 TIMESTAMP_FORMAT = '%Y%m%dT%H%M%SZ'

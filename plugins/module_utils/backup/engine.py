@@ -19,6 +19,7 @@ import abc
 import dataclasses
 import time
 
+
 class BackupError(Exception):
     """A failure with a message meant for the operator."""
 

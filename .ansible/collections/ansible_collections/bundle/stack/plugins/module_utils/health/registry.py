@@ -1,0 +1,18 @@
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""Every probe kind health_probe knows, by kind name: a new kind is one
+health/kinds/<kind>.py plus one entry here."""
+
+from __future__ import annotations
+
+from ansible_collections.bundle.stack.plugins.module_utils.health.kinds import (
+    http,
+    mysql,
+    pgbouncer,
+    postgresql,
+    redis,
+    sentinel,
+    tcp,
+)
+
+PROBES = {kind.PROBE.kind: kind.PROBE for kind in (tcp, http, mysql, postgresql, pgbouncer, redis, sentinel)}

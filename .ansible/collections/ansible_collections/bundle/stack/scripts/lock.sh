@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Regenerate requirements.lock from requirements.txt: every package, transitive ones
+# included, pinned with the hashes of its published files, so scripts/setup.sh installs
+# exactly these files (pip --require-hashes --no-deps) or nothing.
+# Run it after editing requirements.txt. Pins already in the lock are kept unless
+# requirements.txt asks otherwise; extra arguments go to pip-compile, e.g.
+# --upgrade (move every pin to the newest allowed) or --upgrade-package NAME.
+# The lock is resolved for the control node's Python (3.11, see requirements.txt).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+PIP_TOOLS_VERSION="7.6.2"
+
+# pip-tools is needed only here, so it lives in a throwaway venv, not in .venv.
+tools="$(mktemp -d /tmp/bundle-lock.XXXXXX)"
+trap 'rm -rf "$tools"' EXIT
+python3 -m venv "$tools"
+"$tools/bin/pip" install -q "pip-tools==$PIP_TOOLS_VERSION"
+
+cd "$ROOT"
+# --allow-unsafe: pip itself is pinned in requirements.txt, so the installer is hashed too.
+# No index or find-links lines: the lock names files by hash, not where a machine finds them.
+# CUSTOM_COMPILE_COMMAND is what the lock's header tells a reader to run.
+CUSTOM_COMPILE_COMMAND="scripts/lock.sh   (after editing requirements.txt)" \
+  "$tools/bin/pip-compile" --quiet --generate-hashes --allow-unsafe --strip-extras \
+  --no-emit-index-url --no-emit-find-links --output-file requirements.lock "$@" requirements.txt
+echo "requirements.lock written; commit it with requirements.txt"

@@ -1,0 +1,11 @@
+SET search_path TO billing, public;
+CREATE SCHEMA archive;
+ALTER TABLE report_cache SET SCHEMA archive;
+GRANT USAGE, CREATE ON SCHEMA archive TO reporting;
+ALTER TABLE archive.report_cache OWNER TO reporting;
+ALTER TYPE postal_address SET SCHEMA archive;
+ALTER TABLE invoices SET (fillfactor = 80);
+ALTER TABLE sessions SET LOGGED;
+ALTER TABLE audit_events REPLICA IDENTITY FULL;
+ALTER TABLE users FORCE ROW LEVEL SECURITY;
+RESET search_path;

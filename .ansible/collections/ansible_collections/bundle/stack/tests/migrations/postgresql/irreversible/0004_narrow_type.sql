@@ -1,0 +1,1 @@
+ALTER TABLE customers ALTER COLUMN score TYPE numeric(10,0);
