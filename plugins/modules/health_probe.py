@@ -27,8 +27,9 @@ options:
     description:
       - What to probe.
       - V(tcp) connects to O(host):O(port).
-      - V(postgres) connects, runs C(SELECT 1), and checks the role and,
-        on a replica, the WAL receiver and the replication lag.
+      - V(postgresql) connects, runs C(SELECT 1), and checks the role and,
+        on a replica, the WAL receiver and the replication lag. V(postgres), its
+        old spelling, is still accepted, with a deprecation.
       - V(pgbouncer) runs C(SHOW DATABASES) and C(SHOW POOLS) on the admin
         console and optionally C(SELECT 1) through the pooler.
       - V(http) requests O(url) and checks the status and optionally a JSON field.
@@ -43,7 +44,7 @@ options:
         and counts the Sentinels and the replicas it sees up.
     type: str
     required: true
-    choices: [http, mysql, pgbouncer, postgres, redis, sentinel, tcp]
+    choices: [http, mysql, pgbouncer, postgres, postgresql, redis, sentinel, tcp]
   service:
     description:
       - Human name of the service, used in messages. Defaults to O(kind).
@@ -57,7 +58,7 @@ options:
   port:
     description:
       - Port to probe.
-      - Required for O(kind=tcp). Defaults to V(5432) for O(kind=postgres)
+      - Required for O(kind=tcp). Defaults to V(5432) for O(kind=postgresql)
         and V(6432) for O(kind=pgbouncer).
       - Defaults to V(3306) for O(kind=mysql).
       - Defaults to V(6379) for O(kind=redis) and V(26379) for O(kind=sentinel).
@@ -89,7 +90,7 @@ options:
     default: 20
   login_user:
     description:
-      - O(kind=postgres) user to connect as. Defaults to V(postgres).
+      - O(kind=postgresql) user to connect as. Defaults to V(postgres).
         Checking replication state needs superuser or membership of C(pg_monitor);
         without it the WAL receiver status and streaming replicas read as unknown.
       - O(kind=pgbouncer) user for an additional C(SELECT 1) through the pooler.
@@ -110,7 +111,7 @@ options:
     type: str
   login_unix_socket:
     description:
-      - O(kind=postgres) only. Directory of the server's Unix socket, for
+      - O(kind=postgresql) only. Directory of the server's Unix socket, for
         example V(/var/run/postgresql). When set the probe connects through it
         instead of O(host); O(host) still names the target in messages.
       - O(kind=mysql) too, as the path of the socket file, for example
@@ -119,14 +120,14 @@ options:
   database:
     description:
       - Database to connect to.
-      - O(kind=postgres) defaults to V(postgres).
+      - O(kind=postgresql) defaults to V(postgres).
       - O(kind=pgbouncer) pooled database for the C(SELECT 1) as O(login_user);
         defaults to O(expect_database), then to O(login_user).
       - O(kind=mysql) defaults to none selected.
     type: str
   expect_role:
     description:
-      - O(kind=postgres) only. Role the server must have.
+      - O(kind=postgresql) only. Role the server must have.
       - Whatever is expected, a server found to be a replica must have a
         streaming WAL receiver, and a primary must have at least
         O(min_streaming_replicas) streaming replicas when that is set.
@@ -139,7 +140,7 @@ options:
     default: any
   max_lag_seconds:
     description:
-      - O(kind=postgres) only. On a replica, the replay lag in seconds must not exceed this.
+      - O(kind=postgresql) only. On a replica, the replay lag in seconds must not exceed this.
       - The lag is V(0) when everything received is replayed, else the age of
         the last replayed transaction.
       - O(kind=mysql) too, compared with C(Seconds_Behind_Master) (MariaDB) or
@@ -147,19 +148,19 @@ options:
     type: float
   max_lag_bytes:
     description:
-      - O(kind=postgres) only. On a replica, the WAL received but not yet
+      - O(kind=postgresql) only. On a replica, the WAL received but not yet
         replayed must not exceed this many bytes.
       - O(kind=redis) too. On a replica, the master's replication offset minus the
         replica's, read from both (the master at the address the replica follows).
     type: int
   warn_lag_seconds:
     description:
-      - O(kind=postgres) only. On a replica, a lag above this gives a V(warn) verdict.
+      - O(kind=postgresql) only. On a replica, a lag above this gives a V(warn) verdict.
       - O(kind=mysql) too, with the seconds behind the primary.
     type: float
   min_streaming_replicas:
     description:
-      - O(kind=postgres) only. On a primary, at least this many rows of
+      - O(kind=postgresql) only. On a primary, at least this many rows of
         C(pg_stat_replication) must have C(state = 'streaming').
       - O(kind=mysql) too. On a primary, at least this many C(Binlog Dump)
         threads (connected replicas) must be in C(information_schema.PROCESSLIST).
@@ -232,14 +233,14 @@ notes:
   - Options that the selected O(kind) does not use are ignored with a warning.
 requirements:
   - psycopg2 (Debian package C(python3-psycopg2)) or psycopg 3 on the target,
-    for O(kind=postgres) and O(kind=pgbouncer).
+    for O(kind=postgresql) and O(kind=pgbouncer).
   - PyMySQL (Debian package C(python3-pymysql)) on the target, for O(kind=mysql).
 '''
 
 EXAMPLES = r'''
 - name: Wait for the replica to stream with little lag
   bundle.stack.health_probe:
-    kind: postgres
+    kind: postgresql
     service: "{{ inventory_hostname }} postgres"
     unit: postgresql@15-main
     login_unix_socket: /var/run/postgresql
@@ -251,7 +252,7 @@ EXAMPLES = r'''
 
 - name: Primary must have two streaming replicas
   bundle.stack.health_probe:
-    kind: postgres
+    kind: postgresql
     login_user: monitor
     login_password: "{{ monitor_password }}"
     expect_role: primary
@@ -358,7 +359,7 @@ observed:
   description:
     - What the last attempt saw. When it could not reach the service, only
       C(error) is set.
-    - O(kind=postgres) C(role), C(server_version), on a replica
+    - O(kind=postgresql) C(role), C(server_version), on a replica
       C(wal_receiver_status), C(lag_bytes), C(lag_seconds), on a primary C(streaming_replicas).
     - O(kind=pgbouncer) C(databases) (name to host, port, database), C(pools)
       (totals of C(cl_active), C(cl_waiting), C(sv_active), C(sv_idle), and the
@@ -430,6 +431,7 @@ diagnosis:
 import traceback
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.bundle.stack.plugins.module_utils.engine_word import engine_word
 from ansible_collections.bundle.stack.plugins.module_utils.health.diagnosis import diagnose_unit, format_diagnosis
 from ansible_collections.bundle.stack.plugins.module_utils.health.probe import (
     check_common_params,
@@ -439,17 +441,17 @@ from ansible_collections.bundle.stack.plugins.module_utils.health.probe import (
     run_probe,
     unused_options,
 )
-from ansible_collections.bundle.stack.plugins.module_utils.health.registry import PROBES
+from ansible_collections.bundle.stack.plugins.module_utils.health.registry import DEPRECATED_KINDS, PROBES
 
 
 def main():
-    argument_spec = probe_argument_spec(PROBES)
+    argument_spec = probe_argument_spec(PROBES, DEPRECATED_KINDS)
     module = AnsibleModule(
         argument_spec=argument_spec,
         required_if=probe_required_if(PROBES),
         supports_check_mode=True,
     )
-    probe = PROBES[module.params['kind']]
+    probe = PROBES[engine_word(module, 'kind')]
     params = probe_params(module.params, probe)
 
     error = check_common_params(params)

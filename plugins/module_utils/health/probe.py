@@ -161,15 +161,15 @@ def replication_expectations(params, by_role, replicas_phrase):
     return expected, phrases
 
 
-def probe_argument_spec(probes):
+def probe_argument_spec(probes, deprecated_kinds=()):
     """Merge the common options with every kind's options.
 
-    Two kinds may share an option (postgres and pgbouncer both have
+    Two kinds may share an option (postgresql and pgbouncer both have
     login_user), but only with the same definition; per-kind defaults go
     into Probe.defaults instead.
     """
     spec = {name: dict(option) for name, option in COMMON_ARGUMENT_SPEC.items()}
-    spec['kind']['choices'] = sorted(probes)
+    spec['kind']['choices'] = sorted([*probes, *deprecated_kinds])
     owners = {}
     for probe in probes.values():
         for name, option in probe.argument_spec.items():

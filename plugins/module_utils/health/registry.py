@@ -5,6 +5,7 @@ health/kinds/<kind>.py plus one entry here."""
 
 from __future__ import annotations
 
+from ansible_collections.bundle.stack.plugins.module_utils.engine_word import DEPRECATED_ENGINE_NAMES
 from ansible_collections.bundle.stack.plugins.module_utils.health.kinds import (
     http,
     mysql,
@@ -16,3 +17,5 @@ from ansible_collections.bundle.stack.plugins.module_utils.health.kinds import (
 )
 
 PROBES = {kind.PROBE.kind: kind.PROBE for kind in (tcp, http, mysql, postgresql, pgbouncer, redis, sentinel)}
+# Old spellings of a kind, accepted with a deprecation (kind=postgres).
+DEPRECATED_KINDS = {old: new for old, new in DEPRECATED_ENGINE_NAMES.items() if new in PROBES}

@@ -38,7 +38,7 @@ def probe_connect(conninfo, attempt_timeout):
 
 
 class PostgresProbe(Probe):
-    kind = 'postgres'
+    kind = 'postgresql'
     argument_spec = ARGUMENT_SPEC
     defaults = dict(port=5432, login_user='postgres', database='postgres')
 

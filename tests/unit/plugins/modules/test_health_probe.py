@@ -107,14 +107,14 @@ def test_bad_options_fail_early(run_module, args, message):
 def test_missing_driver_names_psycopg2(run_module, monkeypatch):
     from ansible_collections.bundle.stack.plugins.module_utils.db import postgresql
     monkeypatch.setattr(postgresql, 'HAS_DRIVER', False)
-    for kind in ('postgres', 'pgbouncer'):
+    for kind in ('postgresql', 'pgbouncer'):
         result = probe(run_module, kind=kind, timeout=0)
         assert result['failed'] is True
         assert result['msg'].startswith('Failed to import the required Python library (psycopg2)')
 
 
 def test_password_is_not_logged(run_module):
-    result = probe(run_module, kind='postgres', port=free_port(), login_password='s3cret-pw', timeout=0)
+    result = probe(run_module, kind='postgresql', port=free_port(), login_password='s3cret-pw', timeout=0)
     assert result['verdict'] == 'fail'
     assert 's3cret-pw' not in json.dumps(result)
 
@@ -268,7 +268,7 @@ def wait_for_streaming(bindir, servers, primary_port):
 
 
 def test_postgres_primary_with_streaming_replica(run_module, postgres_pair):
-    result = probe(run_module, kind='postgres', port=postgres_pair['primary_port'], expect_role='primary',
+    result = probe(run_module, kind='postgresql', port=postgres_pair['primary_port'], expect_role='primary',
                    min_streaming_replicas=1, timeout=10)
     assert result['verdict'] == 'pass', result['msg']
     assert result['observed']['role'] == 'primary'
@@ -277,8 +277,15 @@ def test_postgres_primary_with_streaming_replica(run_module, postgres_pair):
     assert result['expected'] == {'role': 'primary', 'min_streaming_replicas': 1}
 
 
+def test_the_old_kind_word_still_works_with_a_deprecation(run_module, postgres_pair):
+    result = probe(run_module, kind='postgres', port=postgres_pair['primary_port'], expect_role='primary', timeout=10)
+    assert result['verdict'] == 'pass', result['msg']
+    assert [(d['event']['msg'], d['version']) for d in result['deprecations']] == [
+        ('kind=postgres is the old spelling of kind=postgresql: write kind=postgresql.', '2.0.0')]
+
+
 def test_postgres_too_few_replicas(run_module, postgres_pair):
-    result = probe(run_module, kind='postgres', port=postgres_pair['primary_port'], service='pg1 postgres',
+    result = probe(run_module, kind='postgresql', port=postgres_pair['primary_port'], service='pg1 postgres',
                    expect_role='primary', min_streaming_replicas=2, timeout=0)
     assert result['verdict'] == 'fail'
     assert result['msg'] == ('127.0.0.1 pg1 postgres: expected role=primary, streaming replicas >= 2; '
@@ -287,7 +294,7 @@ def test_postgres_too_few_replicas(run_module, postgres_pair):
 
 
 def test_postgres_replica_through_unix_socket(run_module, postgres_pair):
-    result = probe(run_module, kind='postgres', login_unix_socket=postgres_pair['sockets'],
+    result = probe(run_module, kind='postgresql', login_unix_socket=postgres_pair['sockets'],
                    port=postgres_pair['replica_port'], expect_role='replica', max_lag_seconds=30,
                    max_lag_bytes=16 * 1024 * 1024, warn_lag_seconds=30, timeout=10)
     assert result['verdict'] == 'pass', result['msg']
@@ -299,14 +306,14 @@ def test_postgres_replica_through_unix_socket(run_module, postgres_pair):
 
 
 def test_postgres_replica_when_primary_expected(run_module, postgres_pair):
-    result = probe(run_module, kind='postgres', port=postgres_pair['replica_port'], expect_role='primary',
+    result = probe(run_module, kind='postgresql', port=postgres_pair['replica_port'], expect_role='primary',
                    timeout=0.5, interval=0.2)
     assert result['verdict'] == 'fail'
     assert 'expected role=primary; saw role=replica after' in result['msg']
 
 
 def test_postgres_missing_database(run_module, postgres_pair):
-    result = probe(run_module, kind='postgres', port=postgres_pair['primary_port'], database='nope', timeout=0)
+    result = probe(run_module, kind='postgresql', port=postgres_pair['primary_port'], database='nope', timeout=0)
     assert result['verdict'] == 'fail'
     assert 'database "nope" does not exist' in result['msg']
 

@@ -10,7 +10,7 @@ from ansible_collections.bundle.stack.plugins.module_utils.health.kinds.mysql im
     normalize_replica_status,
 )
 from ansible_collections.bundle.stack.plugins.module_utils.health.probe import probe_argument_spec, probe_params
-from ansible_collections.bundle.stack.plugins.module_utils.health.registry import PROBES
+from ansible_collections.bundle.stack.plugins.module_utils.health.registry import DEPRECATED_KINDS, PROBES
 from health_probe import DOCUMENTATION
 
 describe_mysql, evaluate_mysql, mysql_expectations = PROBE.describe, PROBE.evaluate, PROBE.expectations
@@ -139,4 +139,4 @@ def test_endpoint_is_the_socket_when_one_is_used():
 
 def test_documented_kinds_are_the_registered_kinds():
     documented = yaml.safe_load(DOCUMENTATION)['options']['kind']['choices']
-    assert sorted(documented) == sorted(PROBES)
+    assert sorted(documented) == sorted([*PROBES, *DEPRECATED_KINDS])

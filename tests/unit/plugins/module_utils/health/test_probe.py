@@ -168,7 +168,7 @@ def test_run_probe_result_shape():
 def test_registry_merges_every_kind():
     spec = probe_argument_spec(PROBES)
     assert spec['kind']['choices'] == sorted(PROBES)
-    assert {'http', 'pgbouncer', 'postgres', 'tcp'} <= set(PROBES)
+    assert {'http', 'pgbouncer', 'postgresql', 'tcp'} <= set(PROBES)
     assert spec['login_password']['no_log'] and spec['admin_password']['no_log']
     assert set(COMMON_ARGUMENT_SPEC) <= set(spec)
     assert ('kind', 'http', ['url']) in probe_required_if(PROBES)
@@ -193,7 +193,7 @@ def module_params(**overrides):
 
 
 @pytest.mark.parametrize('kind, port, login_user, service', [
-    ('postgres', 5432, 'postgres', 'postgres'),
+    ('postgresql', 5432, 'postgres', 'postgresql'),
     ('pgbouncer', 6432, None, 'pgbouncer'),
     ('tcp', None, None, 'tcp'),
 ])
