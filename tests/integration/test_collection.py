@@ -19,7 +19,7 @@ from test_preflight import inventory
 PROJECT = pathlib.Path(__file__).resolve().parents[2]
 VENV_BIN = pathlib.Path(sys.executable).parent
 MODULES = sorted(p.stem for p in (PROJECT / "plugins" / "modules").glob("*.py") if p.stem != "__init__")
-LOCAL_STATE = (".venv", ".cache", ".git", ".collections", ".lab", "reports")
+LOCAL_STATE = (".venv", ".ansible", ".cache", ".git", ".collections", ".lab", "reports")
 
 
 @pytest.fixture(scope="module")

@@ -21,6 +21,7 @@ CONNECTION_SPEC = dict(
     bin_dir=dict(type='path'),
 )
 
+
 def module_argument_spec(common, side):
     """common options + connection options + every engine's options for `side`
     ('backup' or 'restore'), and engine with the registered engines (and their

@@ -1,9 +1,0 @@
-CREATE VIEW team_sizes AS SELECT team_id, COUNT(*) AS members FROM users GROUP BY team_id;
-CREATE TRIGGER users_lower_email BEFORE INSERT ON users FOR EACH ROW
-BEGIN
-  IF NEW.email IS NOT NULL THEN
-    SET NEW.email = LOWER(NEW.email);
-  END IF;
-END;
-CREATE PROCEDURE reset_scores() BEGIN UPDATE users SET score = 0; END;
-CREATE FUNCTION double_score(s DECIMAL(10,2)) RETURNS DECIMAL(12,2) DETERMINISTIC RETURN s * 2;

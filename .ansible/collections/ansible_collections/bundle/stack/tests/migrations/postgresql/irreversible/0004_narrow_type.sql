@@ -1,1 +1,0 @@
-ALTER TABLE customers ALTER COLUMN score TYPE numeric(10,0);
