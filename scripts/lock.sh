@@ -2,7 +2,11 @@
 # Regenerate requirements.lock from requirements.txt: every package, transitive ones
 # included, pinned with the hashes of its published files, so scripts/setup.sh installs
 # exactly these files (pip --require-hashes --no-deps) or nothing.
-# Run it after editing requirements.txt. Pins already in the lock are kept unless
+# Then app/requirements.lock from the dependencies in app/pyproject.toml, the same way and
+# held to the pins of requirements.lock (--constraint): the reference application's release
+# ships exactly those wheels, and the control node's venv, which installs both locks, has
+# one version of every package they share.
+# Run it after editing requirements.txt or the app's dependencies. Pins already in the lock are kept unless
 # requirements.txt asks otherwise; extra arguments go to pip-compile, e.g.
 # --upgrade (move every pin to the newest allowed) or --upgrade-package NAME.
 # The lock is resolved for the control node's Python (3.11, see requirements.txt).
@@ -24,4 +28,8 @@ cd "$ROOT"
 CUSTOM_COMPILE_COMMAND="scripts/lock.sh   (after editing requirements.txt)" \
   "$tools/bin/pip-compile" --quiet --generate-hashes --allow-unsafe --strip-extras \
   --no-emit-index-url --no-emit-find-links --output-file requirements.lock "$@" requirements.txt
-echo "requirements.lock written; commit it with requirements.txt"
+CUSTOM_COMPILE_COMMAND="scripts/lock.sh   (after editing app/pyproject.toml's dependencies)" \
+  "$tools/bin/pip-compile" --quiet --generate-hashes --allow-unsafe --strip-extras \
+  --no-emit-index-url --no-emit-find-links --constraint requirements.lock \
+  --output-file app/requirements.lock "$@" app/pyproject.toml
+echo "requirements.lock and app/requirements.lock written; commit them with what changed"

@@ -50,6 +50,7 @@ SECTIONS = [
             "plugins/lookup/*.py",
         ],
     ),
+    ("The reference application", ["app/*.py", "app/pyproject.toml", "app/requirements.lock", "app/*/"]),
     ("Files the roles and playbooks ship", ["compose/*", "files/*/*/"]),
     ("Tests", [".config/molecule/*.yml", "molecule/*/", "tests/*/", "tests/*.py"]),
     ("Benchmarks", ["bench/*.py"]),

@@ -22,17 +22,19 @@ apt_install() {
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
 }
 
-# The venv holds exactly requirements.lock: every package pinned with its hashes, none
-# resolved here (--no-deps), so two machines get the same files. scripts/lock.sh writes it.
+# The venv holds exactly requirements.lock and app/requirements.lock (the reference
+# application's runtime, for its tests): every package pinned with its hashes, none resolved
+# here (--no-deps), so two machines get the same files. scripts/lock.sh writes both, the
+# second held to the pins of the first.
 setup_venv() {
   local stamp="$VENV/.requirements.sha256" want
-  want="$(sha256sum "$ROOT/requirements.lock" | cut -d' ' -f1)"
+  want="$(cat "$ROOT/requirements.lock" "$ROOT/app/requirements.lock" | sha256sum | cut -d' ' -f1)"
   if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
     log "venv up to date ($VENV)"; return
   fi
   log "creating venv $VENV with the locked packages (a few minutes the first time)"
   python3 -m venv "$VENV" || { apt_install python3-venv; python3 -m venv "$VENV"; }
-  "$VENV/bin/pip" install -q --require-hashes --no-deps -r "$ROOT/requirements.lock"
+  "$VENV/bin/pip" install -q --require-hashes --no-deps -r "$ROOT/requirements.lock" -r "$ROOT/app/requirements.lock"
   # --no-deps trusts the lock to be complete; a lock missing a dependency fails here.
   local broken
   broken="$("$VENV/bin/pip" check)" || die "the locked packages do not fit together, run scripts/lock.sh: $broken"
@@ -95,7 +97,15 @@ setup_images() {
     || die "docker build of $HOST_IMAGE failed; run it by hand to see why"
 }
 
+# The dependency wheels of the reference application's release (app/build.py), fetched
+# once into .cache/refapp-wheels so building a release, in the tests too, needs no index.
+setup_app_wheels() {
+  "$VENV/bin/python" "$ROOT/app/build.py" --fetch >/dev/null || die "cannot fetch the wheels of app/requirements.lock"
+  log "release wheels cached (.cache/refapp-wheels)"
+}
+
 setup_venv
+setup_app_wheels
 setup_docker
 setup_compose
 setup_images

@@ -298,6 +298,22 @@ def test_bad_monitoring_input_stops_site_before_any_host_is_touched(tmp_path, ca
     assert "PLAY [Data tier" not in result.stdout, f"{case}: a converge play started"
 
 
+@pytest.mark.parametrize("role", ["prometheus", "prometheus_exporters"])
+def test_a_monitoring_role_applied_without_the_tier_map_says_where_the_exporters_are(tmp_path, role):
+    """The exporters' list lives in playbooks/vars/tiers.yml: a play that applies the role
+    without loading it stops in the role's own checks, naming the file, before any host."""
+    (tmp_path / "hosts.yml").write_text(yaml.safe_dump(monitoring_inventory()))
+    (tmp_path / "play.yml").write_text(yaml.safe_dump([
+        {"name": "Apply the role alone", "hosts": "monitoring", "gather_facts": False, "roles": [f"bundle.stack.{role}"]}]))
+    env = dict(os.environ, ANSIBLE_CONFIG=str(PROJECT / "ansible.cfg"), ANSIBLE_NOCOLOR="1")
+    result = subprocess.run(["ansible-playbook", "-i", str(tmp_path / "hosts.yml"), str(tmp_path / "play.yml")],
+                            cwd=PROJECT, env=env, capture_output=True, text=True, timeout=300)
+    output = " ".join(result.stdout.split())
+    assert result.returncode != 0
+    assert "bundle_exporters is undefined: the exporters' list is in the tier map" in output, output[-3000:]
+    assert "UNREACHABLE" not in result.stdout
+
+
 # --- cache tier: Redis and Sentinel (issue 3) ---------------------------------------------
 
 def redis_inventory(**overrides):

@@ -104,7 +104,9 @@ class ThrowawayPostgres:
     def run(self, *command, check=True, env=None):
         return run_as(self.user, self.base, *command, check=check, env=env or self.env)
 
-    def start(self):
+    def start(self, primary=None):
+        """Start a new server; with primary (a started ThrowawayPostgres), its streaming replica
+        (pg_basebackup -R of the primary, over TCP as its superuser)."""
         self.base = Path(tempfile.mkdtemp(prefix='throwaway-pg-'))
         if self.user:
             os.chown(self.base, *self.user)
@@ -115,9 +117,14 @@ class ThrowawayPostgres:
         if self.user:
             os.chown(pwfile, *self.user)
         try:
-            self.run(self.bindir / 'initdb', '-D', self.base / 'data', '-U', 'postgres', '--auth-local=trust',
-                     '--auth-host=scram-sha-256', f'--pwfile={pwfile}', '--no-sync', '-E', 'UTF8',
-                     '--locale=C.UTF-8')
+            if primary:
+                self.run(self.bindir / 'pg_basebackup', '-h', '127.0.0.1', '-p', primary.port, '-U', 'postgres',
+                         '-D', self.base / 'data', '-R', '--no-sync', '--checkpoint=fast',
+                         env=dict(self.env or os.environ, PGPASSWORD=primary.password))
+            else:
+                self.run(self.bindir / 'initdb', '-D', self.base / 'data', '-U', 'postgres', '--auth-local=trust',
+                         '--auth-host=scram-sha-256', f'--pwfile={pwfile}', '--no-sync', '-E', 'UTF8',
+                         '--locale=C.UTF-8')
             settings = (f'-c listen_addresses=127.0.0.1 -c port={self.port} -c unix_socket_directories={sockets} '
                         '-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c shared_buffers=32MB '
                         '-c max_connections=30')
@@ -130,6 +137,10 @@ class ThrowawayPostgres:
         self.started = True
         self.sockets = str(sockets)
         return self
+
+    def standby(self):
+        """A streaming replica of this server, started (same superuser password); stop() it as any other."""
+        return ThrowawayPostgres(self.password, bindir=self.bindir).start(primary=self)
 
     def stop(self):
         if self.started:

@@ -58,10 +58,12 @@ user sentinel on #{sha(PASSWORDS['sentinel'])} allchannels -@all +multi +slaveof
 user nothing on #{sha(PASSWORDS['nothing'])} -@all +ping
 """
 
+# The client user's rules are the redis_sentinel role's (_redis_sentinel_client_rules): redis-py's
+# Sentinel client asks SENTINEL MASTERS.
 SENTINEL_USERS = f"""user default off
 user {SENTINEL_ADMIN[0]} on #{sha(SENTINEL_ADMIN[1])} ~* &* +@all
-user {SENTINEL_CLIENT[0]} on #{sha(SENTINEL_CLIENT[1])} -@all +ping +sentinel|master +sentinel|ckquorum \
-+sentinel|replicas +sentinel|get-master-addr-by-name
+user {SENTINEL_CLIENT[0]} on #{sha(SENTINEL_CLIENT[1])} -@all +ping +sentinel|get-master-addr-by-name \
++sentinel|masters +sentinel|master +sentinel|replicas +sentinel|slaves +sentinel|sentinels +sentinel|ckquorum
 """
 
 

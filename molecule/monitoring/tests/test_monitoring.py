@@ -193,9 +193,10 @@ def test_a_rule_that_promtool_rejects_never_reaches_prometheus(tmp_path):
     result = run_playbook("""---
 - name: Converge Prometheus with a broken rule file
   hosts: monitoring
+  vars_files: [{PROJECT}/playbooks/vars/tiers.yml]
   roles:
     - bundle.stack.prometheus
-""", "-e", f"prometheus_rules_source_dir={tmp_path}")
+""".replace("{PROJECT}", str(PROJECT)), "-e", f"prometheus_rules_source_dir={tmp_path}")
     output = " ".join(result.stdout.split())
     assert result.returncode != 0
     assert "promtool check rules" in output or "failed to validate" in output, output[-2000:]
