@@ -10,7 +10,8 @@ DOCUMENTATION = r'''
 module: health_probe
 short_description: Wait until a service is healthy and report what was seen
 description:
-  - Probes one service (a TCP port, PostgreSQL, PgBouncer or an HTTP endpoint)
+  - Probes one service (a TCP port, PostgreSQL, PgBouncer, MariaDB or MySQL, Redis,
+    Sentinel, an HTTP endpoint or a worker's health server)
     and retries until the probe passes or O(timeout) seconds have passed.
   - The verdict is V(pass), V(warn) (healthy, but something deserves a look,
     for example replication lag above O(warn_lag_seconds)) or V(fail).
@@ -32,7 +33,9 @@ options:
         old spelling, is still accepted, with a deprecation.
       - V(pgbouncer) runs C(SHOW DATABASES) and C(SHOW POOLS) on the admin
         console and optionally C(SELECT 1) through the pooler.
-      - V(http) requests O(url) and checks the status and optionally a JSON field.
+      - V(http) requests O(url) and checks the status and optionally fields of the
+        JSON body (O(expect_json)). On an unexpected status the message names the
+        failing parts the body lists in O(failing_field).
       - V(mysql) connects to MariaDB or MySQL, runs C(SELECT 1), and checks the role
         (a replica is a server with a row in C(SHOW REPLICA STATUS)), C(read_only)
         and, on a replica, that the IO and SQL threads run and the seconds behind the primary.
@@ -42,9 +45,13 @@ options:
       - V(sentinel) authenticates, checks that the Sentinel monitors O(master_name),
         sees it up with no failover in progress, that C(SENTINEL CKQUORUM) passes,
         and counts the Sentinels and the replicas it sees up.
+      - V(worker) requests C(http://<host>:<port>/health) of a worker's own health
+        server and checks that every worker type it reports, or each of
+        O(worker_types), has C(status) V(ok); the message names an unhealthy type
+        and the C(reason) (and C(lastError)) it gave.
     type: str
     required: true
-    choices: [http, mysql, pgbouncer, postgres, postgresql, redis, sentinel, tcp]
+    choices: [http, mysql, pgbouncer, postgres, postgresql, redis, sentinel, tcp, worker]
   service:
     description:
       - Human name of the service, used in messages. Defaults to O(kind).
@@ -62,6 +69,7 @@ options:
         and V(6432) for O(kind=pgbouncer).
       - Defaults to V(3306) for O(kind=mysql).
       - Defaults to V(6379) for O(kind=redis) and V(26379) for O(kind=sentinel).
+      - Defaults to V(9000) for O(kind=worker).
     type: int
   timeout:
     description:
@@ -203,22 +211,64 @@ options:
     type: list
     elements: int
     default: [200]
+  expect_json:
+    description:
+      - O(kind=http) only. Expectations on fields of the JSON body, all of which must hold.
+        A body that is not JSON fails them all.
+      - Each names a O(expect_json[].field) and at most one test, O(expect_json[].equals),
+        O(expect_json[].one_of) or O(expect_json[].present). With no test the field
+        must be present.
+    type: list
+    elements: dict
+    suboptions:
+      field:
+        description:
+          - Dotted path of a field of the JSON body, for example V(status),
+            V(checks.database) or V(items.0.name) (a number indexes a list).
+        type: str
+        required: true
+      equals:
+        description:
+          - Value the field must have. A string is also compared with the JSON text
+            of the field, so V(true), V(3) or V(null) match a JSON C(true), C(3) or C(null).
+        type: raw
+      one_of:
+        description:
+          - Values of which the field must have one, each compared as in O(expect_json[].equals).
+        type: list
+        elements: raw
+      present:
+        description:
+          - V(true), the field must exist (the same as no test); V(false), it must not.
+        type: bool
   json_field:
     description:
-      - O(kind=http) only. Dotted path of a field of the JSON body, for
-        example V(status) or V(checks.0.state). The field must exist.
+      - O(kind=http) only. Short form of one O(expect_json) entry, the dotted path of a
+        field of the JSON body that must exist, and equal O(json_value) when that is set.
     type: str
   json_value:
     description:
-      - O(kind=http) only. Value O(json_field) must have.
-      - A string is also compared with the JSON text of the field, so
-        V(json_value=true) matches a JSON C(true).
+      - O(kind=http) only. Value O(json_field) must have, compared as O(expect_json[].equals).
     type: raw
+  failing_field:
+    description:
+      - O(kind=http) only. Dotted path of the field in which a JSON body names the
+        parts that fail, for example a list C(["database"]) beside C(status).
+        When the status is not one of O(expect_status), the message names those parts.
+    type: str
+    default: failing
   validate_certs:
     description:
       - O(kind=http) only. Whether to verify the TLS certificate.
     type: bool
     default: true
+  worker_types:
+    description:
+      - O(kind=worker) only. Worker types that must be reported, each with C(status) V(ok).
+      - Without it every type the server reports must be healthy, at least one must be
+        reported, and the server must answer HTTP 200.
+    type: list
+    elements: str
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
 attributes:
@@ -277,6 +327,30 @@ EXAMPLES = r'''
     json_field: database
     json_value: ok
     timeout: 120
+
+- name: The application is ready; a 503 names the failing part in the message
+  bundle.stack.health_probe:
+    kind: http
+    service: refapp backend
+    url: http://127.0.0.1:8000/ready
+    expect_json:
+      - field: status
+        equals: ok
+      - field: timestamp
+      - field: checks.database
+        equals: connected
+      - field: checks.migrations
+        one_of: [up-to-date]
+      - field: failing
+        present: false
+
+- name: The worker's health server reports its default worker type healthy
+  bundle.stack.health_probe:
+    kind: worker
+    service: refapp worker
+    unit: refapp-worker@default
+    worker_types: [default]
+    timeout: 30
 
 - name: MariaDB replica replicates with little lag (root through the socket)
   bundle.stack.health_probe:
@@ -364,7 +438,12 @@ observed:
     - O(kind=pgbouncer) C(databases) (name to host, port, database), C(pools)
       (totals of C(cl_active), C(cl_waiting), C(sv_active), C(sv_idle), and the
       number of C(pools)), C(waiting_pools), C(expected_database), C(pooled_select).
-    - O(kind=http) C(status), C(body_excerpt), C(json_field_found), C(json_value), C(json_error).
+    - O(kind=http) C(status), C(body_excerpt), with JSON expectations C(json_fields) (each
+      expected field found, by path, with its value) or C(json_error), and C(failing) when
+      the body has O(failing_field).
+    - O(kind=worker) C(status) (HTTP), C(workers) (per worker type C(status),
+      C(jobsProcessed), C(lastJobTime), C(reason), C(lastError)), or C(json_error) and
+      C(body_excerpt) when the body is not the health server's JSON.
     - O(kind=tcp) C(connected).
     - O(kind=mysql) C(role), C(server_version), C(read_only), on a primary
       C(connected_replicas), on a replica C(io_running), C(sql_running),

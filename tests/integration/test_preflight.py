@@ -4,11 +4,14 @@ Each case builds a small inventory whose hosts point at a closed loopback port:
 if preflight let anything through, Ansible would try to connect and report the
 host UNREACHABLE, which the tests would see."""
 
+import hashlib
+import json
 import os
 import pathlib
 import re
 import secrets
 import subprocess
+import tarfile
 
 import pytest
 import yaml
@@ -101,7 +104,7 @@ def test_bad_input_stops_site_before_any_host_is_touched(tmp_path, case, overrid
 
 
 @pytest.mark.parametrize("environment", ["staging", "production"])
-def test_shipped_inventories_take_their_secrets_from_the_environment(environment):
+def test_shipped_inventories_take_their_secrets_from_the_environment(environment, tmp_path):
     names = ["BUNDLE_APP_PASSWORD", "BUNDLE_REPLICATION_PASSWORD",
              "BUNDLE_PGBOUNCER_ADMIN_PASSWORD", "BUNDLE_PGBOUNCER_STATS_PASSWORD"]
     names += ["BUNDLE_MYSQL_APP_PASSWORD", "BUNDLE_MYSQL_REPLICATION_PASSWORD", "BUNDLE_MYSQL_MONITOR_PASSWORD"]
@@ -111,7 +114,8 @@ def test_shipped_inventories_take_their_secrets_from_the_environment(environment
               "BUNDLE_REDIS_FAILOVER_PASSWORD", "BUNDLE_REDIS_SENTINEL_ADMIN_PASSWORD",
               "BUNDLE_REDIS_SENTINEL_CLIENT_PASSWORD"]
     base = {k: v for k, v in os.environ.items() if k not in names}
-    base.update(ANSIBLE_CONFIG=str(PROJECT / "ansible.cfg"), ANSIBLE_NOCOLOR="1")
+    base.update(ANSIBLE_CONFIG=str(PROJECT / "ansible.cfg"), ANSIBLE_NOCOLOR="1",
+                BUNDLE_APP_RELEASE=str(release_artifact(tmp_path)))
     command = ["ansible-playbook", "-i", f"inventories/{environment}", "playbooks/preflight.yml"]
 
     missing = subprocess.run(command, cwd=PROJECT, env=base, capture_output=True, text=True, timeout=300)
@@ -304,7 +308,8 @@ def test_a_monitoring_role_applied_without_the_tier_map_says_where_the_exporters
     without loading it stops in the role's own checks, naming the file, before any host."""
     (tmp_path / "hosts.yml").write_text(yaml.safe_dump(monitoring_inventory()))
     (tmp_path / "play.yml").write_text(yaml.safe_dump([
-        {"name": "Apply the role alone", "hosts": "monitoring", "gather_facts": False, "roles": [f"bundle.stack.{role}"]}]))
+        {"name": "Apply the role alone", "hosts": "monitoring", "gather_facts": False,
+         "roles": [f"bundle.stack.{role}"]}]))
     env = dict(os.environ, ANSIBLE_CONFIG=str(PROJECT / "ansible.cfg"), ANSIBLE_NOCOLOR="1")
     result = subprocess.run(["ansible-playbook", "-i", str(tmp_path / "hosts.yml"), str(tmp_path / "play.yml")],
                             cwd=PROJECT, env=env, capture_output=True, text=True, timeout=300)
@@ -438,3 +443,107 @@ def test_bad_migration_input_stops_before_any_host_is_touched(tmp_path, playbook
     assert expected in output, f"{playbook} {overrides}: message not found in:\n{output[-3000:]}"
     assert "UNREACHABLE" not in result.stdout, f"{playbook} {overrides}: a host was contacted"
     assert "| learn the address of the database host]" not in result.stdout
+
+
+# --- application and proxy tiers (issue 13) -----------------------------------------------
+
+def release_artifact(directory, version="1.0.0"):
+    """A release tarball of the artifact's layout (refapp-<version>/release.json with the
+    checksum of every file) and its .sha256 file beside it, as app/build.py writes them."""
+    top = directory / f"refapp-{version}"
+    (top / "migrations" / "postgresql").mkdir(parents=True)
+    schema = top / "migrations" / "postgresql" / "0001_jobs.sql"
+    schema.write_text("CREATE TABLE jobs (id bigint PRIMARY KEY);\n")
+    files = {"migrations/postgresql/0001_jobs.sql": hashlib.sha256(schema.read_bytes()).hexdigest()}
+    (top / "release.json").write_text(json.dumps({"name": "refapp", "distribution": "bundle-refapp", "version": version,
+                                                  "files": files}))
+    artifact = directory / f"refapp-{version}.tar.gz"
+    with tarfile.open(artifact, "w:gz") as tar:
+        tar.add(top, arcname=top.name)
+    (directory / f"{artifact.name}.sha256").write_text(
+        f"{hashlib.sha256(artifact.read_bytes()).hexdigest()}  {artifact.name}\n")
+    return artifact
+
+
+def app_inventory(tmp_path, **overrides):
+    """redis_inventory() plus two app hosts, a proxy host and a release artifact.
+    _app_hosts and _drop_groups (lists of names) change the groups."""
+    unreachable = {"ansible_host": "127.0.0.1", "ansible_port": 9, "ansible_connection": "ssh"}
+    variables = {
+        "app_release_artifact": str(release_artifact(tmp_path / "release")),
+        "app_db_password": secrets.token_hex(16),
+        "postgresql_databases": [{"name": "app", "owner": "app"}],
+    }
+    variables.update(overrides)
+    app_hosts = variables.pop("_app_hosts", ["app1", "app2"])
+    dropped = variables.pop("_drop_groups", [])
+    result = redis_inventory(**variables)
+    children = result["all"]["children"]
+    children["app"] = {"hosts": {name: unreachable for name in app_hosts}}
+    children["proxy"] = {"hosts": {"proxy1": unreachable}}
+    for group in dropped:
+        children.pop(group)
+    return result
+
+
+def test_a_healthy_app_inventory_passes_preflight(tmp_path):
+    result = run("preflight.yml", tmp_path, app_inventory(tmp_path))
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert "Check the release artifact's checksum" in result.stdout
+    assert "Check the proxy has application hosts to send requests to" in result.stdout
+    assert "UNREACHABLE" not in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("case", "overrides", "expected"),
+    [
+        ("app hosts without a database", {"_drop_groups": ["pgbouncer"]},
+         "app1 is an app host, but group 'pgbouncer' (app_db_write_group, the database's write path) has no hosts"),
+        ("app hosts without a cache", {"_drop_groups": ["redis_sentinel"]},
+         "app1 is an app host, but group 'redis_sentinel' (app_redis_sentinel_group, the Sentinels that find the "
+         "Redis master) has no hosts"),
+        ("DSN engine that is not the data tier's", {"app_db_engine": "mysql"},
+         "app_db_engine=mysql on app1, but the write path pgbouncer1 (group pgbouncer) runs postgresql (PgBouncer in "
+         "front of PostgreSQL)"),
+        ("DSN pointing at MariaDB", {"app_db_write_group": "mysql_primary", "_mysql_primary_hosts": ["mysql1"]},
+         "app_db_engine=postgresql on app1, but the write path mysql1 (group mysql_primary) runs mysql"),
+        ("database the data tier does not create", {"app_db_name": "shop"},
+         "connects to database shop as app: both must be in postgresql_databases and postgresql_users of pg1, "
+         "and in pgbouncer_databases and pgbouncer_auth_users of pgbouncer1"),
+        ("missing database password", {"app_db_password": ""},
+         "app_db_password is empty for app1"),
+        ("port used twice on one host", {"app_frontend_port": 8000},
+         "Port 8000 on app1 is used by app_backend_port and app_frontend_port"),
+        ("port of a colocated service", {"_app_hosts": ["app1", "redis1"], "app_workers": [
+            {"type": "default", "queues": ["default"], "health_port": 26379}]},
+         "Port 26379 on redis1 is used by app_workers default health_port and redis_sentinel_port"),
+        ("worker type with no queue", {"app_workers": [{"type": "mail", "queues": [], "health_port": 9000}]},
+         "app_workers entry 'mail' on app1 needs a type of its own and at least one queue"),
+        ("release artifact that does not exist", {"app_release_artifact": "/nonexistent/refapp-1.0.0.tar.gz"},
+         "app_release_artifact is '/nonexistent/refapp-1.0.0.tar.gz', which is not a release tarball"),
+        ("release artifact whose checksum does not match", {"app_release_sha256": "0" * 64},
+         "says 0000000000000000000000000000000000000000000000000000000000000000: the artifact is not the release it "
+         "claims to be"),
+        ("proxy without app hosts", {"_app_hosts": []},
+         "proxy1 runs the proxy but group 'app' (nginx_app_group) has no hosts"),
+    ],
+)
+def test_bad_app_input_stops_site_before_any_host_is_touched(tmp_path, case, overrides, expected):
+    result = run("site.yml", tmp_path, app_inventory(tmp_path, **overrides))
+    output = " ".join((result.stdout + result.stderr).split())
+    assert result.returncode != 0, f"{case}: site.yml did not fail"
+    assert expected in output, f"{case}: message not found in:\n{output[-3000:]}"
+    assert "UNREACHABLE" not in result.stdout, f"{case}: a host was contacted"
+    assert "PLAY [Data tier" not in result.stdout and "PLAY [App tier" not in result.stdout, case
+
+
+def test_a_release_whose_checksum_file_disagrees_stops_site(tmp_path):
+    """The .sha256 file beside the artifact is what the build wrote: a changed byte shows."""
+    inv = app_inventory(tmp_path)
+    artifact = pathlib.Path(inv["all"]["vars"]["app_release_artifact"])
+    artifact.write_bytes(artifact.read_bytes() + b"\0")
+    result = run("site.yml", tmp_path, inv)
+    output = " ".join(result.stdout.split())
+    assert result.returncode != 0
+    assert f"{artifact}.sha256 says" in output and "the artifact is not the release it claims to be" in output
+    assert "UNREACHABLE" not in result.stdout

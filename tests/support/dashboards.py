@@ -10,7 +10,7 @@ import pathlib
 
 PROJECT = pathlib.Path(__file__).resolve().parents[2]
 DASHBOARDS = PROJECT / "files" / "grafana" / "dashboards"
-REQUIRED = ["overview", "postgresql", "pgbouncer", "redis", "mysql", "node"]
+REQUIRED = ["overview", "app", "postgresql", "pgbouncer", "redis", "mysql", "node"]
 
 
 def load(name):

@@ -14,8 +14,9 @@ from ansible_collections.bundle.stack.plugins.module_utils.health.kinds import (
     redis,
     sentinel,
     tcp,
+    worker,
 )
 
-PROBES = {kind.PROBE.kind: kind.PROBE for kind in (tcp, http, mysql, postgresql, pgbouncer, redis, sentinel)}
+PROBES = {kind.PROBE.kind: kind.PROBE for kind in (tcp, http, mysql, postgresql, pgbouncer, redis, sentinel, worker)}
 # Old spellings of a kind, accepted with a deprecation (kind=postgres).
 DEPRECATED_KINDS = {old: new for old, new in DEPRECATED_ENGINE_NAMES.items() if new in PROBES}

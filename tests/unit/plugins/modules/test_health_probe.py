@@ -97,6 +97,8 @@ def test_unused_option_warns(run_module, listening_port):
     (dict(kind='tcp', port=1, timeout=-1), 'timeout must be 0 or more seconds, got -1.0'),
     (dict(kind='http', url='ftp://x/'), "url must be an http:// or https:// URL with a host, got 'ftp://x/'"),
     (dict(kind='http', url='http://x/', json_value='ok'), 'json_value needs json_field'),
+    (dict(kind='http', url='http://x/', expect_json=[{'field': 'status', 'one_of': []}]),
+     'expect_json: one_of of field status is empty'),
 ])
 def test_bad_options_fail_early(run_module, args, message):
     result = probe(run_module, **args)
@@ -125,6 +127,7 @@ ROUTES = {
     '/health': (200, 'application/json', json.dumps({'status': 'ok', 'checks': {'db': {'up': True}}})),
     '/degraded': (503, 'application/json', json.dumps({'status': 'degraded'})),
     '/text': (200, 'text/plain', 'all good'),
+    '/ready': (503, 'application/json', json.dumps({'status': 'unhealthy', 'failing': ['database', 'cache']})),
 }
 
 
@@ -175,6 +178,83 @@ def test_http(run_module, http_base, path, args, verdict, problem):
     assert (result['host'], result['port']) == ('127.0.0.1', port)
     if problem:
         assert problem in result['msg']
+
+
+@pytest.mark.parametrize('path, expect_json, verdict, problem', [
+    ('/health', [{'field': 'status', 'equals': 'ok'}, {'field': 'checks.db.up', 'equals': True}], 'pass', None),
+    ('/health', [{'field': 'status', 'one_of': ['ok', 'degraded']}], 'pass', None),
+    ('/health', [{'field': 'checks.cache', 'present': False}], 'pass', None),
+    ('/health', [{'field': 'status', 'one_of': ['degraded']}], 'fail', 'saw JSON field status = "ok"'),
+    ('/health', [{'field': 'checks', 'present': False}], 'fail', 'saw JSON field checks present'),
+    ('/health', [{'field': 'status'}, {'field': 'uptime'}], 'fail', 'saw JSON field uptime missing'),
+])
+def test_http_json_expectations(run_module, http_base, path, expect_json, verdict, problem):
+    result = probe(run_module, kind='http', url=http_base + path, timeout=0.3, interval=0.1, expect_json=expect_json)
+    assert result['verdict'] == verdict, result['msg']
+    if problem:
+        assert problem in result['msg']
+
+
+def test_http_names_the_failing_parts_a_503_body_lists(run_module, http_base):
+    result = probe(run_module, kind='http', url=http_base + '/ready', timeout=0, service='refapp-backend')
+    assert result['verdict'] == 'fail'
+    assert 'saw HTTP status 503, failing database, cache (body:' in result['msg']
+
+
+# --- worker: a worker's own health server -----------------------------------------
+
+@pytest.fixture
+def worker_health():
+    """A health server answering GET /health with `answer` (status, document), set by each test."""
+    answer = {}
+
+    class WorkerHandler(Handler):
+        def do_GET(self):
+            status, document = answer['now'] if self.path == '/health' else (404, 'not found')
+            payload = json.dumps(document).encode()
+            self.send_response(status)
+            self.send_header('Content-Type', 'application/json')
+            self.send_header('Content-Length', str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+    server = ThreadingHTTPServer(('127.0.0.1', 0), WorkerHandler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield answer, server.server_address[1]
+    server.shutdown()
+    server.server_close()
+
+
+OK_WORKER = {'status': 'ok', 'jobsProcessed': 12, 'lastJobTime': '2026-12-03T06:00:00Z'}
+STALLED = {'status': 'unhealthy', 'jobsProcessed': 3, 'lastJobTime': None,
+           'reason': 'no job taken for 75 s while 4 wait', 'lastError': 'redis: timeout'}
+
+
+@pytest.mark.parametrize('status, workers, args, verdict, problem', [
+    (200, {'default': OK_WORKER}, {}, 'pass', None),
+    (200, {'default': OK_WORKER, 'mail': OK_WORKER}, {'worker_types': ['mail']}, 'pass', None),
+    (503, {'default': STALLED}, {}, 'fail',
+     'saw worker type default unhealthy: no job taken for 75 s while 4 wait; last error: redis: timeout'),
+    (200, {'default': OK_WORKER}, {'worker_types': ['mail']}, 'fail',
+     'saw worker type mail not reported (reported: default)'),
+    (200, {}, {}, 'fail', 'saw no worker type reported'),
+    (503, {'default': OK_WORKER}, {}, 'fail', 'saw HTTP status 503 while every worker type reports ok'),
+])
+def test_worker(run_module, worker_health, status, workers, args, verdict, problem):
+    answer, port = worker_health
+    answer['now'] = (status, {'status': 'ok' if status == 200 else 'unhealthy', 'workers': workers})
+    result = probe(run_module, kind='worker', port=port, timeout=0.3, interval=0.1, **args)
+    assert result['verdict'] == verdict, result['msg']
+    assert (result['host'], result['port']) == ('127.0.0.1', port)
+    if problem:
+        assert problem in result['msg']
+
+
+def test_worker_that_does_not_answer_json(run_module, worker_health):
+    answer, port = worker_health
+    answer['now'] = (200, 'not a worker')
+    result = probe(run_module, kind='worker', port=port, timeout=0)
+    assert result['verdict'] == 'fail' and 'without a workers object' in result['msg']
 
 
 def test_http_connection_refused(run_module):

@@ -342,15 +342,18 @@ def test_json_values_equal(actual, wanted, equal):
 
 
 def test_evaluate_http():
-    params = dict(url='http://h/health', expect_status=[200], json_field='status', json_value='ok')
-    good = dict(status=200, body_excerpt='{}', json_field_found=True, json_value='ok')
+    params = dict(url='http://h/health', expect_status=[200], json_field='status', json_value='ok',
+                  failing_field='failing')
+    good = dict(status=200, body_excerpt='{}', json_fields={'status': 'ok'})
     assert evaluate_http(good, params) == ([], [])
     assert evaluate_http(dict(good, status=503), params)[0] == ['HTTP status 503 (body: {})']
-    assert evaluate_http(dict(good, json_value='degraded'), params)[0] == ['JSON field status = "degraded"']
-    assert evaluate_http(dict(good, json_field_found=False, json_value=None), params)[0] == [
-        'JSON field status missing']
+    assert evaluate_http(dict(good, status=503, failing=['database']), params)[0] == [
+        'HTTP status 503, failing database (body: {})']
+    assert evaluate_http(dict(good, json_fields={'status': 'degraded'}), params)[0] == [
+        'JSON field status = "degraded"']
+    assert evaluate_http(dict(good, json_fields={}), params)[0] == ['JSON field status missing']
     assert http_expectations(params) == (
-        {'url': 'http://h/health', 'status': [200], 'json_field': 'status', 'json_value': 'ok'},
+        {'url': 'http://h/health', 'status': [200], 'json': [{'field': 'status', 'equals': 'ok'}]},
         ['http://h/health answering HTTP status 200', 'JSON field status = "ok"'])
 
 

@@ -1,0 +1,313 @@
+"""The application's whole path on real containers: nginx -> two backends -> PgBouncer ->
+PostgreSQL (reads from the replica), Redis through Sentinel, a worker per app host.
+
+Every endpoint of the health contract answers through the proxy; drills stop the
+PostgreSQL primary, the replica, a worker and freeze the Redis master, each checking
+what the application reports while it is broken, and each undoing what it broke
+before the next test runs. Requests go from the control node to the scenario's
+containers only, in bounded loops."""
+
+import json
+import os
+import pathlib
+import re
+import subprocess
+import time
+import xml.etree.ElementTree as ET
+
+import pytest
+import requests
+import testinfra
+
+INVENTORY = os.environ["MOLECULE_INVENTORY_FILE"]
+PROJECT = pathlib.Path(os.environ["MOLECULE_PROJECT_DIRECTORY"])
+SCENARIO = pathlib.Path(os.environ["MOLECULE_SCENARIO_DIRECTORY"])
+SECRETS = pathlib.Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / "secrets"
+RELEASE_DIR = pathlib.Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / "release"  # prepare.yml built it there
+POSTGRES_UNIT = "postgresql@15-main"
+APP_HOSTS = ["mol-app1", "mol-app2"]
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def host(name):
+    return testinfra.get_host(f"ansible://{name}?ansible_inventory={INVENTORY}")
+
+
+HOSTS = {name: host(name) for name in ["mol-app-db1", "mol-app-db2", *APP_HOSTS, "mol-app-proxy1"]}
+ADDRESSES = {name: target.check_output("hostname -I").split()[0] for name, target in HOSTS.items()}
+PROXY = f"http://{ADDRESSES['mol-app-proxy1']}"
+BACKENDS = {name: f"http://{ADDRESSES[name]}:8000" for name in APP_HOSTS}
+VERSION = json.loads(subprocess.run(
+    ["tar", "-xzOf", str(max(RELEASE_DIR.glob("refapp-*.tar.gz"))), "--wildcards", "*/release.json"],
+    capture_output=True, check=True).stdout)["version"]
+
+
+def get(url, timeout=5):
+    response = requests.get(url, timeout=timeout)
+    body = response.json() if response.headers.get("content-type", "").startswith("application/json") else None
+    return response.status_code, body
+
+
+def wait_until(condition, seconds, what):
+    """Poll condition() every 0.5 s for at most `seconds`; fail naming `what` and the last answer."""
+    deadline, last = time.monotonic() + seconds, None
+    while time.monotonic() < deadline:
+        try:
+            last = condition()
+            if last is True:
+                return
+        except requests.RequestException as exc:
+            last = exc
+        time.sleep(0.5)
+    pytest.fail(f"{what} not within {seconds} s (last: {last})")
+
+
+def ready_everywhere():
+    answers = {url: get(f"{url}/ready") for url in [PROXY, *BACKENDS.values()]}
+    return True if all(code == 200 for code, _ in answers.values()) else answers
+
+
+def metric(text, name, **labels):
+    """The sum of a counter's samples whose labels include `labels`."""
+    total = 0.0
+    for line in text.splitlines():
+        if line.startswith(name + "{") and all(f'{key}="{value}"' in line for key, value in labels.items()):
+            total += float(line.rsplit(" ", 1)[1])
+    return total
+
+
+def run_playbook(playbook, *args):
+    env = {key: value for key, value in os.environ.items() if key != "ANSIBLE_FORCE_COLOR"}
+    env.update(BUNDLE_SECRETS_DIR=str(SECRETS), ANSIBLE_CONFIG=str(PROJECT / "ansible.cfg"), ANSIBLE_NOCOLOR="1")
+    result = subprocess.run(["ansible-playbook", "-i", INVENTORY, str(playbook), *args],
+                            cwd=PROJECT, env=env, capture_output=True, text=True, timeout=900)
+    result.stdout = ANSI.sub("", result.stdout)
+    return result
+
+
+# --- what the converge left ---
+
+def test_release_is_installed_in_its_own_directory_and_current_points_at_it():
+    for name in APP_HOSTS:
+        target = HOSTS[name]
+        release = f"/opt/refapp/releases/{VERSION}"
+        assert target.file("/opt/refapp/current").linked_to == release
+        assert (target.file(release).user, target.file(release).mode) == ("root", 0o755)
+        assert target.check_output(f"{release}/venv/bin/refapp-backend --version") == f"refapp-backend {VERSION}"
+        # Code is root's: the application's user cannot rewrite its release.
+        assert target.run(f"runuser -u refapp -- touch {release}/venv/bin/refapp-backend").rc != 0
+
+
+def test_units_run_as_their_own_user_with_restart_limits_and_hardening():
+    wanted = {"User": "refapp", "NoNewPrivileges": "yes", "ProtectSystem": "strict", "ProtectHome": "yes",
+              "PrivateTmp": "yes", "CapabilityBoundingSet": "", "StartLimitBurst": "5",
+              "StartLimitIntervalUSec": "5min", "Restart": "on-failure"}
+    for name in APP_HOSTS:
+        for unit in ("refapp-backend", "refapp-frontend", "refapp-worker@default"):
+            service = HOSTS[name].service(unit)
+            assert service.is_running and service.is_enabled, (name, unit)
+            shown = HOSTS[name].check_output(f"systemctl show {unit} " + " ".join(f"-p {key}" for key in wanted))
+            props = dict(line.split("=", 1) for line in shown.splitlines())
+            assert props == wanted, (name, unit, props)
+
+
+def test_secrets_are_files_only_the_application_reads_never_in_the_environment():
+    password = (SECRETS / "app").read_text().strip()
+    for name in APP_HOSTS:
+        target = HOSTS[name]
+        env = target.file("/etc/refapp/refapp.env")
+        assert (env.user, env.group, env.mode) == ("root", "refapp", 0o640)
+        assert password not in env.content_string
+        assert "REFAPP_DB_PASSWORD_FILE=/etc/refapp/secrets/db_password" in env.content_string
+        secret = target.file("/etc/refapp/secrets/db_password")
+        assert (secret.user, secret.mode) == ("refapp", 0o600)
+        assert secret.content_string.strip() == password
+
+
+def test_the_dsn_comes_from_the_inventory():
+    env = HOSTS["mol-app1"].file("/etc/refapp/refapp.env").content_string
+    settings = dict(line.split("=", 1) for line in env.splitlines() if line and not line.startswith("#"))
+    assert settings["REFAPP_DB_ENGINE"] == "postgresql"
+    assert (settings["REFAPP_DB_HOST"], settings["REFAPP_DB_PORT"]) == ("mol-app-db1", "6432")
+    assert settings["REFAPP_DB_READ_HOSTS"] == "mol-app-db2:5432"
+    assert settings["REFAPP_REDIS_SENTINELS"] == "mol-app-db2:26379,mol-app1:26379,mol-app2:26379"
+    assert settings["REFAPP_WORKER_URLS"] == "default=http://mol-app1:9000,default=http://mol-app2:9000"
+
+
+def test_services_listen_on_the_addresses_they_need():
+    for name in APP_HOSTS:
+        listening = set(HOSTS[name].check_output(
+            "ss -Hltn '( sport = :8000 or sport = :3000 or sport = :9000 )' | awk '{print $4}'").split())
+        assert listening == {f"{ADDRESSES[name]}:{port}" for port in (8000, 3000, 9000)}, (name, listening)
+    listening = set(HOSTS["mol-app-proxy1"].check_output("ss -Hltn '( sport = :80 )' | awk '{print $4}'").split())
+    assert listening == {"127.0.0.1:80", f"{ADDRESSES['mol-app-proxy1']}:80"}
+
+
+# --- the health contract through nginx ---
+
+ENDPOINTS = {
+    "/health": lambda body: "uptimeSeconds" in body,
+    "/healthz": lambda body: "uptimeSeconds" in body,
+    "/ready": lambda body: body["checks"] == {"database": "connected", "cache": "connected",
+                                              "migrations": "up-to-date"},
+    "/api/health/db": lambda body: body["database"] == "connected" and body["latencyMs"] >= 0,
+    "/api/health/cache": lambda body: body["cache"] == "connected" and body["masterName"] == "bundle",
+    "/api/health/queues": lambda body: set(body["queues"]["default"]) >= {"status", "waiting", "active"},
+    "/api/health/schema": lambda body: {"items", "job_results"} <= set(body["tables"])
+    and body["count"] == len(body["tables"]),
+    "/api/health/migrations": lambda body: body["migrations"] == "up-to-date" and body["applied"],
+    "/api/version": lambda body: body["version"] == VERSION and body["environment"] == "lab"
+    and body["python"].startswith("3.11"),
+    "/api/health/alerts": lambda body: all(isinstance(body[s], list) for s in ("critical", "warning", "info")),
+    "/api/health/workers/default": lambda body: len(body["instances"]) == 2 and "jobsProcessed" in body,
+}
+
+
+@pytest.mark.parametrize("path", ENDPOINTS)
+def test_every_endpoint_answers_through_the_proxy(path):
+    code, body = get(PROXY + path)
+    assert code == 200, (path, body)
+    assert body["status"] == "ok" and re.match(r"^\d{4}-\d\d-\d\dT.*Z$", body["timestamp"]), body
+    assert ENDPOINTS[path](body), (path, body)
+
+
+def test_metrics_and_the_status_page_through_the_proxy():
+    response = requests.get(f"{PROXY}/metrics", timeout=5)
+    assert response.status_code == 200
+    assert "http_requests_total{" in response.text and "http_request_duration_seconds_bucket{" in response.text
+    page = requests.get(f"{PROXY}/", timeout=5)
+    assert page.status_code == 200 and "<html" in page.text.lower()
+
+
+def test_requests_reach_both_backends_and_the_log_has_upstream_timing():
+    for _ in range(20):
+        assert get(f"{PROXY}/health")[0] == 200
+    log = HOSTS["mol-app-proxy1"].check_output("tail -n 20 /var/log/nginx/access.log")
+    upstreams = set(re.findall(r"upstream=(\S+):8000", log))
+    assert upstreams == {ADDRESSES[name] for name in APP_HOSTS}, log
+    assert re.search(r"rt=[0-9.]+ upstream=\S+ us=200 uct=[0-9.]+ uht=[0-9.]+ urt=[0-9.]+", log), log
+
+
+def test_a_job_is_taken_by_a_worker():
+    before = get(f"{PROXY}/api/health/workers/default")[1]["jobsProcessed"]
+    response = requests.post(f"{PROXY}/api/jobs", json={"queue": "default", "payload": {"drill": True}}, timeout=5)
+    assert response.status_code == 202, response.text
+    wait_until(lambda: get(f"{PROXY}/api/health/workers/default")[1]["jobsProcessed"] > before or "waiting",
+               20, "a worker finishing the job")
+
+
+# --- drills: each restores what it broke ---
+
+def test_stopped_primary_gives_503_naming_the_database_while_liveness_stays_200():
+    primary = HOSTS["mol-app-db1"]
+    primary.check_output(f"systemctl stop {POSTGRES_UNIT}")
+    try:
+        wait_until(lambda: get(f"{PROXY}/api/health/db")[0] == 503 or "still 200", 15, "/api/health/db 503")
+        for url in BACKENDS.values():
+            code, body = get(f"{url}/api/health/db")
+            assert code == 503 and body["failing"] == ["database"] and body["status"] != "ok", body
+            code, body = get(f"{url}/ready")
+            assert code == 503 and "database" in body["failing"] and "cache" not in body["failing"], body
+            code, body = get(f"{url}/health")
+            assert code == 200 and body["status"] == "ok", body
+        assert get(f"{PROXY}/health")[0] == 200
+    finally:
+        primary.check_output(f"systemctl start {POSTGRES_UNIT}")
+    wait_until(ready_everywhere, 30, "every backend ready again")
+
+
+def test_stopped_replica_moves_reads_to_the_primary_with_no_failed_request():
+    replica = HOSTS["mol-app-db2"]
+
+    def primary_reads():
+        return sum(metric(requests.get(f"{url}/metrics", timeout=5).text, "refapp_db_reads_total", target="primary")
+                   for url in BACKENDS.values())
+
+    wait_until(lambda: get(f"{PROXY}/api/items")[1]["readFrom"] != "primary" or "primary", 20,
+               "reads from the replica before the drill")
+    before = primary_reads()
+    replica.check_output(f"systemctl stop {POSTGRES_UNIT}")
+    try:
+        answers = [get(f"{PROXY}/api/items?limit=5") for _ in range(60)]
+        assert [code for code, _ in answers if code != 200] == [], answers
+        assert answers[-1][1]["readFrom"] == "primary", answers[-1]
+        assert primary_reads() - before >= 30
+    finally:
+        replica.check_output(f"systemctl start {POSTGRES_UNIT}")
+    wait_until(lambda: get(f"{PROXY}/api/items")[1]["readFrom"] != "primary" or "primary", 30,
+               "reads back on the replica")
+
+
+def test_stopped_worker_is_reported_unhealthy_by_the_backends():
+    worker = HOSTS["mol-app1"]
+    worker.check_output("systemctl stop refapp-worker@default")
+    try:
+        for url in BACKENDS.values():
+            code, body = get(f"{url}/api/health/workers/default")
+            assert code == 503 and body["status"] == "unhealthy" and body["failing"] == ["worker"], body
+            down = [each for each in body["instances"] if each["status"] != "ok"]
+            assert [each["url"] for each in down] == ["http://mol-app1:9000"], body
+    finally:
+        worker.check_output("systemctl start refapp-worker@default")
+    wait_until(lambda: get(f"{PROXY}/api/health/workers/default")[0] == 200 or "unhealthy", 20,
+               "the worker healthy again")
+
+
+def test_a_config_that_fails_nginx_t_is_never_used():
+    """The template task validates with nginx -t: a broken config fails the run and the proxy keeps serving."""
+    nginx_conf = HOSTS["mol-app-proxy1"].file("/etc/nginx/nginx.conf").sha256sum
+    result = run_playbook(SCENARIO / "proxy.yml", "-e", "nginx_access_log=/nonexistent/dir/access.log")
+    assert result.returncode != 0 and "failed to validate" in result.stdout, result.stdout[-3000:]
+    assert HOSTS["mol-app-proxy1"].file("/etc/nginx/nginx.conf").sha256sum == nginx_conf
+    assert get(f"{PROXY}/health")[0] == 200
+
+
+def test_a_redis_failover_costs_cache_errors_within_its_window_and_no_5xx_on_database_endpoints():
+    """Freezing the Redis master's host (docker pause: Sentinel promotes only a master that
+    stops answering) makes the Sentinels on the app hosts promote the replica; until the
+    application sees the new master, only the cache endpoints fail. The host also holds the
+    PostgreSQL replica, so reads fall back to the primary meanwhile."""
+    code, cache = get(f"{PROXY}/api/health/cache")
+    assert code == 200, cache
+    frozen = "mol-app-db2"
+    assert cache["master"].startswith(("mol-app-db2:", f"{ADDRESSES[frozen]}:")), cache
+    started, cache_failures, other_failures, moved = time.monotonic(), [], [], None
+    subprocess.run(["docker", "pause", frozen], check=True)
+    try:
+        while time.monotonic() - started < 90 and not moved:
+            for path in ("/api/items?limit=5", "/api/health/db"):
+                try:
+                    code, body = get(PROXY + path, timeout=10)
+                except requests.RequestException as exc:
+                    code, body = "no answer", str(exc)
+                if code != 200:
+                    other_failures.append((round(time.monotonic() - started, 1), path, code, body))
+            code, body = get(f"{PROXY}/api/health/cache", timeout=10)
+            if code != 200:
+                cache_failures.append(round(time.monotonic() - started, 1))
+            elif not body["master"].startswith(("mol-app-db2:", f"{ADDRESSES[frozen]}:")):
+                moved = (round(time.monotonic() - started, 1), body["master"])
+            time.sleep(0.2)
+    finally:
+        subprocess.run(["docker", "unpause", frozen], check=True)
+    assert moved, f"the application never saw a new master within 90 s (cache failures at {cache_failures})"
+    assert other_failures == [], other_failures
+    # down-after-milliseconds (5 s) plus the election and the clients' rediscovery.
+    assert not cache_failures or cache_failures[-1] - cache_failures[0] <= 30, cache_failures
+    print(f"failover: new master {moved[1]} seen after {moved[0]} s; cache errors at {cache_failures}")
+    wait_until(ready_everywhere, 60, "every backend ready again after the failover")
+    wait_until(lambda: get(f"{PROXY}/api/items")[1]["readFrom"] == "replica" or "primary", 60,
+               "reads back on the replica")
+
+
+def test_smoke_probes_every_endpoint_on_each_backend_through_the_proxy_and_each_worker():
+    report = SECRETS.parent / "smoke.xml"
+    result = run_playbook(PROJECT / "playbooks" / "smoke.yml", "-e", f"smoke_junit_path={report}")
+    assert result.returncode == 0, result.stdout[-4000:]
+    cases = {case.get("name"): case for case in ET.parse(report).getroot().iter("testcase")}
+    backend_paths, parts = [*ENDPOINTS, "/metrics"], ("worker@default", "frontend")
+    wanted = [f"{name} refapp-backend {path} on {name} (http)" for name in APP_HOSTS for path in backend_paths]
+    wanted += [f"{name} refapp-{part} on {name} (http)" for name in APP_HOSTS for part in parts]
+    wanted += [f"mol-app-proxy1 nginx {path} on mol-app-proxy1 (http)" for path in [*ENDPOINTS, "/"]]
+    assert sorted(set(wanted) - set(cases)) == [], sorted(cases)
+    assert [name for name, case in cases.items() if len(case)] == [], "probes that did not pass"
