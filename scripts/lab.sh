@@ -8,5 +8,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 source "$ROOT/.venv/bin/activate"
 cd "$ROOT"
 ansible-playbook -i inventories/lab playbooks/lab.yml
+# The release the app hosts run: app/build.py writes it to .releases/ (the same sources give the same bytes).
+python app/build.py
 ansible-playbook -i inventories/lab playbooks/site.yml
 ansible-playbook -i inventories/lab playbooks/smoke.yml

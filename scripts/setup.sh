@@ -68,12 +68,20 @@ setup_compose() {
   log "compose plugin linked: $(docker compose version --short)"
 }
 
-# Client tools the unit tests use to start real servers on 127.0.0.1 (they skip
-# without them): Debian's redis-tools carries a redis-server binary, no service.
+# Client tools the unit tests use to start real servers on 127.0.0.1: Debian's
+# redis-tools carries a redis-server binary, no service; apache2-utils gives the
+# benchmarks ApacheBench (ab).
 setup_test_tools() {
-  if command -v redis-check-rdb >/dev/null; then log "test tools present"; return; fi
-  log "installing redis-tools for the unit tests"
-  apt_install redis-tools
+  if command -v redis-check-rdb >/dev/null && command -v ab >/dev/null; then log "test tools present"; return; fi
+  log "installing redis-tools and apache2-utils for the tests and benchmarks"
+  apt_install redis-tools apache2-utils
+}
+
+# Debian's Chromium: the real headless browser of the status page's test (tests/support/browser.py).
+setup_browser() {
+  if [ -x /usr/bin/chromium ]; then log "chromium present"; return; fi
+  log "installing Debian's chromium for the browser test"
+  apt_install chromium
 }
 
 image_recipe() { cat "$ROOT"/files/images/debian-systemd/* | sha256sum | cut -c1-16; }
@@ -110,4 +118,5 @@ setup_docker
 setup_compose
 setup_images
 setup_test_tools
+setup_browser
 log "ready: source $VENV/bin/activate"

@@ -19,6 +19,8 @@ import pytest
 import requests
 import testinfra
 
+from tests.support import browser
+
 INVENTORY = os.environ["MOLECULE_INVENTORY_FILE"]
 PROJECT = pathlib.Path(os.environ["MOLECULE_PROJECT_DIRECTORY"])
 SCENARIO = pathlib.Path(os.environ["MOLECULE_SCENARIO_DIRECTORY"])
@@ -194,6 +196,39 @@ def test_a_job_is_taken_by_a_worker():
     assert response.status_code == 202, response.text
     wait_until(lambda: get(f"{PROXY}/api/health/workers/default")[1]["jobsProcessed"] > before or "waiting",
                20, "a worker finishing the job")
+
+
+# --- the status page, in a real browser ---
+
+TIERS = ["data", "pooling", "cache", "app", "worker", "monitoring"]
+
+
+def status_page(screenshot_name):
+    """What the status page through the proxy shows a person once its scripts have run: each
+    tier's state, the release version; a screenshot kept under reports/."""
+    reports = PROJECT / "reports"
+    reports.mkdir(exist_ok=True)
+    browser.screenshot(f"{PROXY}/", reports / screenshot_name)
+    elements = browser.elements_by_id(browser.dom(f"{PROXY}/"))
+    return ({tier: elements[f"tier-{tier}"]["data-state"] for tier in TIERS},
+            elements["release-version"]["data-version"], elements["last-refresh"]["data-refreshed-at"], elements)
+
+
+def test_the_status_page_shows_every_tier_healthy_then_names_the_stopped_database():
+    states, version, refreshed, _ = status_page("status-page-healthy.png")
+    assert states == {tier: "ok" for tier in TIERS}, states
+    assert version == VERSION and refreshed, (version, refreshed)
+    primary = HOSTS["mol-app-db1"]
+    primary.check_output(f"systemctl stop {POSTGRES_UNIT}")
+    try:
+        wait_until(lambda: get(f"{PROXY}/api/health/db")[0] == 503 or "still 200", 15, "/api/health/db 503")
+        states, _, _, elements = status_page("status-page-database-stopped.png")
+    finally:
+        primary.check_output(f"systemctl start {POSTGRES_UNIT}")
+    assert states["data"] == "fail" and states["app"] == "fail", states
+    assert "database" in elements["tier-app"]["text"], elements["tier-app"]["text"]
+    assert states["cache"] == "ok" and states["pooling"] == "ok", states
+    wait_until(ready_everywhere, 30, "every backend ready again")
 
 
 # --- drills: each restores what it broke ---
