@@ -92,7 +92,11 @@ class Redis:
         self.base = Path(tempfile.mkdtemp(prefix='refapp-redis-'))
         self.servers = Servers(redis_server_binary(self.base), self.base)
         self.master = self.servers.start('master', [])
-        self.sentinel = self.servers.start('sentinel', [
+        self.sentinel = self.start_sentinel('sentinel')
+
+    def start_sentinel(self, name):
+        """One more Sentinel watching the master; its port."""
+        return self.servers.start(name, [
             f'sentinel monitor {MASTER_NAME} 127.0.0.1 {self.master} 1',
             f'sentinel auth-user {MASTER_NAME} sentinel', f'sentinel auth-pass {MASTER_NAME} {PASSWORDS["sentinel"]}',
             f'sentinel down-after-milliseconds {MASTER_NAME} 5000'], sentinel=True)

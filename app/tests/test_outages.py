@@ -1,7 +1,9 @@
 """What the application says when a part is gone: 503 naming it, liveness still 200; reads
 move to the primary when the replica lags or stops; a stalled or stopped worker is unhealthy."""
 
+import os
 import re
+import signal
 
 from refapp_testing import DB_PASSWORD, apply_migrations, get, post, wait_until
 
@@ -30,6 +32,23 @@ def test_a_stopped_cache_is_named_and_endpoints_without_it_keep_answering(make_s
     # Four of the seven answers above were 503: the application's own 5 % rule fires too.
     critical = get(url + '/api/health/alerts')[1]['critical']
     assert {alert['name'] for alert in critical} == {'CacheUnreachable', 'AppHighErrorRate'}
+
+
+def test_a_frozen_first_sentinel_leaves_time_to_ask_the_next(make_stack, redis_servers):
+    """A Sentinel whose process is frozen (SIGSTOP, as on a paused host) accepts connections
+    and never answers. Listed first, it must not use up the call's time limit: the backend
+    asks the next Sentinel and the cache answers."""
+    frozen_port = redis_servers.start_sentinel('sentinel-frozen')
+    frozen = redis_servers.servers.processes[-1]
+    os.kill(frozen.pid, signal.SIGSTOP)
+    try:
+        stack = make_stack(redis_servers)
+        url = stack.backend(REFAPP_REDIS_SENTINELS=f'127.0.0.1:{frozen_port},127.0.0.1:{redis_servers.sentinel}')
+        code, body = get(url + '/api/health/cache')
+        assert code == 200 and body['cache'] == 'connected', str(body)
+        assert body['latencyMs'] < 1000, body
+    finally:
+        os.kill(frozen.pid, signal.SIGCONT)
 
 
 def test_a_stopped_database_is_named_and_the_worker_stalls(make_stack, redis_servers):

@@ -1,8 +1,9 @@
 """Redis through Sentinel, and the job queues on it.
 
-The Sentinel connections get the same connect and read timeouts as the Redis ones
-(sentinel_kwargs): without them a client whose first Sentinel sits on a frozen host waits
-about a minute before it tries the next one.
+The Sentinel connections get connect and read timeouts too (sentinel_kwargs): without them
+a client whose first Sentinel sits on a frozen host waits about a minute before it tries the
+next one. Each Sentinel gets a share of a call's time limit, so that discovery reaches the
+next Sentinel before the call's own limit ends it.
 
 Queues are Redis lists. The backend pushes a job on the left of `refapp:queue:<name>`; a
 worker moves it atomically (BLMOVE) to its own processing list
@@ -17,7 +18,9 @@ from __future__ import annotations
 import asyncio
 import time
 
+from redis.asyncio.retry import Retry
 from redis.asyncio.sentinel import Sentinel
+from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
 from refapp import metrics
@@ -42,9 +45,15 @@ class Cache:
         self.settings = settings
         timeouts = dict(socket_timeout=settings.check_timeout_seconds,
                         socket_connect_timeout=settings.check_timeout_seconds)
+        # Discovery asks the Sentinels one after the other within one call's time limit: each
+        # gets a share of it, and one try (redis-py retries a timeout three times by default;
+        # asking the next Sentinel is the retry), so a frozen first Sentinel leaves time to
+        # ask the next ones.
+        share = settings.check_timeout_seconds / (len(settings.redis_sentinels) + 1)
+        sentinel_timeouts = dict(socket_timeout=share, socket_connect_timeout=share, retry=Retry(NoBackoff(), 0))
         sentinel_auth = dict(username=settings.sentinel_user or None, password=settings.sentinel_password or None)
-        self.sentinel = Sentinel(list(settings.redis_sentinels), sentinel_kwargs=dict(timeouts, **sentinel_auth),
-                                 **timeouts)
+        self.sentinel = Sentinel(list(settings.redis_sentinels),
+                                 sentinel_kwargs=dict(sentinel_timeouts, **sentinel_auth), **timeouts)
         self.master = self.sentinel.master_for(
             settings.redis_master_name, username=settings.redis_user or None,
             password=settings.redis_password or None, decode_responses=True, **timeouts)
