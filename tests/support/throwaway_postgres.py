@@ -22,6 +22,7 @@ import contextlib
 import os
 import pwd
 import shutil
+import signal
 import subprocess
 import tempfile
 from pathlib import Path
@@ -142,7 +143,22 @@ class ThrowawayPostgres:
         """A streaming replica of this server, started (same superuser password); stop() it as any other."""
         return ThrowawayPostgres(self.password, bindir=self.bindir).start(primary=self)
 
+    def freeze(self):
+        """Stop every process of the server (SIGSTOP), as on a paused host: connections stay
+        open and nothing answers. thaw() resumes them."""
+        postmaster = int((self.base / 'data' / 'postmaster.pid').read_text().split()[0])
+        children = subprocess.run(['pgrep', '-P', str(postmaster)], capture_output=True, text=True).stdout.split()
+        self.frozen = [postmaster, *map(int, children)]
+        for pid in self.frozen:
+            os.kill(pid, signal.SIGSTOP)
+
+    def thaw(self):
+        for pid in getattr(self, 'frozen', []):
+            os.kill(pid, signal.SIGCONT)
+        self.frozen = []
+
     def stop(self):
+        self.thaw()
         if self.started:
             self.run(self.bindir / 'pg_ctl', '-D', self.base / 'data', '-m', 'immediate', 'stop', check=False)
             self.started = False

@@ -100,11 +100,22 @@ class Database:
             await each.close(timeout=1)
 
     async def fetch(self, source, sql, params=(), timeout=None):
-        """Rows of one statement on a pool (the primary's or a replica's), within the time limit."""
+        """Rows of one statement on a pool (the primary's or a replica's), within the time limit.
+
+        On a frozen server (its host paused: connections open, nothing answers) the driver's
+        cleanup of a cancelled query, which asks the server to cancel and then resets the
+        connection, takes seconds more; asyncio.wait_for would wait for it. The caller gets
+        its TimeoutError at the limit, and the cleanup finishes in the background."""
         async def run():
             async with source.connection() as connection:
                 return await (await connection.execute(sql, params)).fetchall()
-        return await asyncio.wait_for(run(), timeout or self.settings.check_timeout_seconds)
+        task = asyncio.ensure_future(run())
+        done, _ = await asyncio.wait({task}, timeout=timeout or self.settings.check_timeout_seconds)
+        if not done:
+            task.cancel()
+            task.add_done_callback(lambda finished: finished.cancelled() or finished.exception())
+            raise TimeoutError(f'no answer within {timeout or self.settings.check_timeout_seconds} s')
+        return task.result()
 
     async def write(self, sql, params=()):
         try:
