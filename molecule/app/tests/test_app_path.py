@@ -297,6 +297,21 @@ def test_a_config_that_fails_nginx_t_is_never_used():
     assert get(f"{PROXY}/health")[0] == 200
 
 
+def test_smoke_probes_every_endpoint_on_each_backend_through_the_proxy_and_each_worker():
+    report = SECRETS.parent / "smoke.xml"
+    result = run_playbook(PROJECT / "playbooks" / "smoke.yml", "-e", f"smoke_junit_path={report}")
+    assert result.returncode == 0, result.stdout[-4000:]
+    cases = {case.get("name"): case for case in ET.parse(report).getroot().iter("testcase")}
+    backend_paths, parts = [*ENDPOINTS, "/metrics"], ("worker@default", "frontend")
+    wanted = [f"{name} refapp-backend {path} on {name} (http)" for name in APP_HOSTS for path in backend_paths]
+    wanted += [f"{name} refapp-{part} on {name} (http)" for name in APP_HOSTS for part in parts]
+    wanted += [f"mol-app-proxy1 nginx {path} on mol-app-proxy1 (http)" for path in [*ENDPOINTS, "/"]]
+    assert sorted(set(wanted) - set(cases)) == [], sorted(cases)
+    assert [name for name, case in cases.items() if len(case)] == [], "probes that did not pass"
+
+
+# --- last: the failover leaves the Redis master where Sentinel put it ---
+
 def test_a_redis_failover_costs_cache_errors_within_its_window_and_no_5xx_on_database_endpoints():
     """Freezing the Redis master's host (docker pause: Sentinel promotes only a master that
     stops answering) makes the Sentinels on the app hosts promote the replica; until the
@@ -305,7 +320,9 @@ def test_a_redis_failover_costs_cache_errors_within_its_window_and_no_5xx_on_dat
     code, cache = get(f"{PROXY}/api/health/cache")
     assert code == 200, cache
     frozen = "mol-app-db2"
-    assert cache["master"].startswith(("mol-app-db2:", f"{ADDRESSES[frozen]}:")), cache
+    if not cache["master"].startswith(("mol-app-db2:", f"{ADDRESSES[frozen]}:")):
+        pytest.fail(f"the Redis master is at {cache['master']}, not on {frozen} where this drill freezes it: an "
+                    "earlier run of this drill moved it (Sentinel's choice stands). Converge a new scenario.")
     started, cache_failures, other_failures, moved = time.monotonic(), [], [], None
     subprocess.run(["docker", "pause", frozen], check=True)
     try:
@@ -333,16 +350,3 @@ def test_a_redis_failover_costs_cache_errors_within_its_window_and_no_5xx_on_dat
     wait_until(ready_everywhere, 60, "every backend ready again after the failover")
     wait_until(lambda: get(f"{PROXY}/api/items")[1]["readFrom"] == "replica" or "primary", 60,
                "reads back on the replica")
-
-
-def test_smoke_probes_every_endpoint_on_each_backend_through_the_proxy_and_each_worker():
-    report = SECRETS.parent / "smoke.xml"
-    result = run_playbook(PROJECT / "playbooks" / "smoke.yml", "-e", f"smoke_junit_path={report}")
-    assert result.returncode == 0, result.stdout[-4000:]
-    cases = {case.get("name"): case for case in ET.parse(report).getroot().iter("testcase")}
-    backend_paths, parts = [*ENDPOINTS, "/metrics"], ("worker@default", "frontend")
-    wanted = [f"{name} refapp-backend {path} on {name} (http)" for name in APP_HOSTS for path in backend_paths]
-    wanted += [f"{name} refapp-{part} on {name} (http)" for name in APP_HOSTS for part in parts]
-    wanted += [f"mol-app-proxy1 nginx {path} on mol-app-proxy1 (http)" for path in [*ENDPOINTS, "/"]]
-    assert sorted(set(wanted) - set(cases)) == [], sorted(cases)
-    assert [name for name, case in cases.items() if len(case)] == [], "probes that did not pass"
