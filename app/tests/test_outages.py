@@ -6,6 +6,7 @@ import re
 import signal
 import time
 
+import pytest
 from refapp_testing import DB_PASSWORD, apply_migrations, get, post, wait_until
 
 from tests.support.throwaway_postgres import ThrowawayPostgres
@@ -122,40 +123,40 @@ def test_reads_leave_a_lagging_replica_and_come_back(stack, postgres):
     wait_until(lambda: get(url + '/api/items')[1]['readFrom'] == 'replica', 15, 'reads back on the replica')
 
 
-def test_a_stopped_replica_moves_reads_to_the_primary_without_a_failed_request(make_stack, redis_servers, postgres):
+@pytest.fixture
+def own_replica(make_stack, redis_servers, postgres):
+    """A replica of this test's own, and a backend reading from it: (backend URL, replica)."""
     replica = postgres.primary.standby()
     try:
         stack = make_stack(redis_servers)
         stack.env['REFAPP_DB_READ_HOSTS'] = f'127.0.0.1:{replica.port}'
         url = stack.backend()
         wait_until(lambda: get(url + '/api/items')[1]['readFrom'] == 'replica', 10, 'reads on the replica')
-        replica.stop()
-        answers = [get(url + '/api/items') for _ in range(20)]
-        assert [code for code, _ in answers] == [200] * 20
-        assert answers[-1][1]['readFrom'] == 'primary'
-        assert get(url + '/api/health/db')[1]['replicas'][0]['state'] == 'down'
-        usable = f'refapp_db_replica_usable{{replica="127.0.0.1:{replica.port}"}} 0.0'
-        assert usable in get(url + '/metrics')[1]
+        yield url, replica
     finally:
         replica.stop()
 
 
-def test_a_frozen_replica_costs_one_time_limit_then_reads_go_to_the_primary(make_stack, redis_servers, postgres):
+def test_a_stopped_replica_moves_reads_to_the_primary_without_a_failed_request(own_replica):
+    url, replica = own_replica
+    replica.stop()
+    answers = [get(url + '/api/items') for _ in range(20)]
+    assert [code for code, _ in answers] == [200] * 20
+    assert answers[-1][1]['readFrom'] == 'primary'
+    assert get(url + '/api/health/db')[1]['replicas'][0]['state'] == 'down'
+    usable = f'refapp_db_replica_usable{{replica="127.0.0.1:{replica.port}"}} 0.0'
+    assert usable in get(url + '/metrics')[1]
+
+
+def test_a_frozen_replica_costs_one_time_limit_then_reads_go_to_the_primary(own_replica):
     """Every process of the replica stopped (as on a paused host): the read that meets it
     waits one time limit (1 s here), not the driver's cleanup; the next reads go to the primary."""
-    replica = postgres.primary.standby()
-    try:
-        stack = make_stack(redis_servers)
-        stack.env['REFAPP_DB_READ_HOSTS'] = f'127.0.0.1:{replica.port}'
-        url = stack.backend()
-        wait_until(lambda: get(url + '/api/items')[1]['readFrom'] == 'replica', 10, 'reads on the replica')
-        replica.freeze()
-        started = time.monotonic()
-        answers = [get(url + '/api/items', timeout=10) for _ in range(5)]
-        elapsed = time.monotonic() - started
-        replica.thaw()
-        assert [code for code, _ in answers] == [200] * 5, answers
-        assert answers[-1][1]['readFrom'] == 'primary'
-        assert elapsed < 4, f'5 reads took {elapsed:.1f} s'
-    finally:
-        replica.stop()
+    url, replica = own_replica
+    replica.freeze()
+    started = time.monotonic()
+    answers = [get(url + '/api/items', timeout=10) for _ in range(5)]
+    elapsed = time.monotonic() - started
+    replica.thaw()
+    assert [code for code, _ in answers] == [200] * 5, answers
+    assert answers[-1][1]['readFrom'] == 'primary'
+    assert elapsed < 4, f'5 reads took {elapsed:.1f} s'

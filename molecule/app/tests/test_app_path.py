@@ -20,6 +20,7 @@ import requests
 import testinfra
 
 from tests.support import browser
+from tests.support.scenario import run_playbook
 
 INVENTORY = os.environ["MOLECULE_INVENTORY_FILE"]
 PROJECT = pathlib.Path(os.environ["MOLECULE_PROJECT_DIRECTORY"])
@@ -28,7 +29,6 @@ SECRETS = pathlib.Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / "secrets"
 RELEASE_DIR = pathlib.Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / "release"  # prepare.yml built it there
 POSTGRES_UNIT = "postgresql@15-main"
 APP_HOSTS = ["mol-app1", "mol-app2"]
-ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
 def host(name):
@@ -76,15 +76,6 @@ def metric(text, name, **labels):
         if line.startswith(name + "{") and all(f'{key}="{value}"' in line for key, value in labels.items()):
             total += float(line.rsplit(" ", 1)[1])
     return total
-
-
-def run_playbook(playbook, *args):
-    env = {key: value for key, value in os.environ.items() if key != "ANSIBLE_FORCE_COLOR"}
-    env.update(BUNDLE_SECRETS_DIR=str(SECRETS), ANSIBLE_CONFIG=str(PROJECT / "ansible.cfg"), ANSIBLE_NOCOLOR="1")
-    result = subprocess.run(["ansible-playbook", "-i", INVENTORY, str(playbook), *args],
-                            cwd=PROJECT, env=env, capture_output=True, text=True, timeout=900)
-    result.stdout = ANSI.sub("", result.stdout)
-    return result
 
 
 # --- what the converge left ---

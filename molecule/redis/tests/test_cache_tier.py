@@ -9,7 +9,6 @@ The tests do not assume which host is the master: a drill may have moved it."""
 import os
 import pathlib
 import re
-import subprocess
 import time
 import uuid
 
@@ -18,13 +17,14 @@ import redis
 import testinfra
 from redis.sentinel import Sentinel
 
+from tests.support.scenario import run_playbook
+
 INVENTORY = os.environ["MOLECULE_INVENTORY_FILE"]
 PROJECT = pathlib.Path(os.environ["MOLECULE_PROJECT_DIRECTORY"])
 SCENARIO = pathlib.Path(os.environ["MOLECULE_SCENARIO_DIRECTORY"])
 SECRETS = pathlib.Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / "secrets"
 NAMES = ["mol-redis1", "mol-redis2", "mol-redis3"]
 MASTER_NAME = "bundle"
-ANSI = re.compile(r"\x1b\[[0-9;]*m")
 RECAP = re.compile(r"^(\S+)\s+: ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.M)
 
 
@@ -63,16 +63,6 @@ def current_master():
 
 def replication(name):
     return server(name).info("replication")
-
-
-def run_playbook(playbook, *args):
-    """Run a playbook on the scenario's hosts; stdout without colour codes."""
-    env = {key: value for key, value in os.environ.items() if key != "ANSIBLE_FORCE_COLOR"}
-    env.update(BUNDLE_SECRETS_DIR=str(SECRETS), ANSIBLE_CONFIG=str(PROJECT / "ansible.cfg"), ANSIBLE_NOCOLOR="1")
-    result = subprocess.run(["ansible-playbook", "-i", INVENTORY, str(playbook), *args],
-                            cwd=PROJECT, env=env, capture_output=True, text=True, timeout=900)
-    result.stdout = ANSI.sub("", result.stdout)
-    return result
 
 
 def wait_until(condition, seconds, what):
