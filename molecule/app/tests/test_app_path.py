@@ -13,13 +13,15 @@ import pathlib
 import re
 import subprocess
 import time
+import urllib.parse
 import xml.etree.ElementTree as ET
 
 import pytest
 import requests
 import testinfra
 
-from tests.support import browser
+from bench.alert_latency import FETCH
+from tests.support import browser, dashboards
 from tests.support.scenario import run_playbook
 
 INVENTORY = os.environ["MOLECULE_INVENTORY_FILE"]
@@ -286,6 +288,56 @@ def test_a_config_that_fails_nginx_t_is_never_used():
     assert result.returncode != 0 and "failed to validate" in result.stdout, result.stdout[-3000:]
     assert HOSTS["mol-app-proxy1"].file("/etc/nginx/nginx.conf").sha256sum == nginx_conf
     assert get(f"{PROXY}/health")[0] == 200
+
+
+# --- Prometheus on the application ---
+
+MONITOR = HOSTS["mol-app-proxy1"]
+
+
+def prometheus(path, **query):
+    url = f"http://127.0.0.1:9090{path}" + (("?" + urllib.parse.urlencode(query)) if query else "")
+    return json.loads(MONITOR.check_output("python3 -c %s %s", FETCH, url))["data"]
+
+
+def test_prometheus_scrapes_every_backend():
+    targets = prometheus("/api/v1/targets", state="active")["activeTargets"]
+    app = sorted((t["labels"]["instance"], t["health"]) for t in targets if t["labels"]["job"] == "app")
+    assert app == [(name, "up") for name in APP_HOSTS], [t for t in targets if t["labels"]["job"] == "app"]
+
+
+def test_the_error_rate_alert_fires_on_real_traffic_then_every_app_panel_has_data():
+    """With PostgreSQL's primary stopped, /api/items answers 503 through nginx: bounded
+    traffic (at most 120 s, 5 requests a second) until AppHighErrorRate fires in Prometheus,
+    within a scrape, its `for:` (30 s in this scenario) and two evaluations, plus margin."""
+    primary = HOSTS["mol-app-db1"]
+    started, fired, sent = time.monotonic(), None, 0
+    primary.check_output(f"systemctl stop {POSTGRES_UNIT}")
+    try:
+        while time.monotonic() - started < 120 and not fired:
+            for path in ("/api/items?limit=5", "/health"):
+                requests.get(PROXY + path, timeout=5)
+                sent += 1
+            if sent % 20 == 0:
+                alerts = prometheus("/api/v1/alerts")["alerts"]
+                if any(a["labels"]["alertname"] == "AppHighErrorRate" and a["state"] == "firing" for a in alerts):
+                    fired = round(time.monotonic() - started, 1)
+            time.sleep(0.2)
+    finally:
+        primary.check_output(f"systemctl start {POSTGRES_UNIT}")
+    assert fired, f"AppHighErrorRate did not fire within 120 s ({sent} requests)"
+    assert fired <= 5 + 30 + 2 * 5 + 30, fired
+    print(f"AppHighErrorRate fired {fired} s after the primary stopped ({sent} requests)")
+    wait_until(ready_everywhere, 30, "every backend ready again")
+    requests.post(f"{PROXY}/api/jobs", json={"queue": "default", "payload": {"drill": True}}, timeout=5)
+
+    def panels_without_data():
+        empty = [title for name, title, _ref, expr in dashboards.panel_queries()
+                 if name == "app.json" and not prometheus("/api/v1/query", query=expr)["result"]]
+        return empty or True
+
+    # A rate needs two scrapes of its series: the job just enqueued shows within seconds.
+    wait_until(panels_without_data, 30, "every panel of the app dashboard with data")
 
 
 def test_smoke_probes_every_endpoint_on_each_backend_through_the_proxy_and_each_worker():

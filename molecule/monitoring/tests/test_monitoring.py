@@ -140,11 +140,12 @@ def test_the_sentinel_exporter_reads_as_the_monitor_user_and_is_refused_nothing(
 
 
 def test_every_dashboard_query_returns_data():
-    """Each panel's query of every dashboard, run against this Prometheus,
-    returns at least one series: this inventory has every tier, with a replica
-    and Sentinels, so no panel is left out."""
-    queries = list(dashboards.panel_queries())
-    assert {name for name, _, _, _ in queries} == set(dashboards.dashboard_files())
+    """Each panel's query of every dashboard but the application's, run against this
+    Prometheus, returns at least one series: this inventory has every data tier, with a
+    replica and Sentinels, so no panel is left out."""
+    # The application's dashboard is checked by the scenario that runs the application (app).
+    queries = [query for query in dashboards.panel_queries() if query[0] != "app.json"]
+    assert {name for name, _, _, _ in queries} == set(dashboards.dashboard_files()) - {"app.json"}
     exprs = sorted({expr for _, _, _, expr in queries})
     answers = json.loads(MONITOR.check_output(f"echo %s | python3 -c '{QUERY}'", json.dumps(exprs)))
     empty = [(name, title, ref) for name, title, ref, expr in queries if not answers[expr]]
