@@ -350,7 +350,8 @@ def test_smoke_probes_every_endpoint_on_each_backend_through_the_proxy_and_each_
     wanted += [f"{name} refapp-{part} on {name} (http)" for name in APP_HOSTS for part in parts]
     wanted += [f"mol-app-proxy1 nginx {path} on mol-app-proxy1 (http)" for path in [*ENDPOINTS, "/"]]
     assert sorted(set(wanted) - set(cases)) == [], sorted(cases)
-    assert [name for name, case in cases.items() if len(case)] == [], "probes that did not pass"
+    failed = {name: [child.get("message") for child in case] for name, case in cases.items() if len(case)}
+    assert failed == {}, f"probes that did not pass: {json.dumps(failed, indent=1)}"
 
 
 # --- last: the failover leaves the Redis master where Sentinel put it ---
