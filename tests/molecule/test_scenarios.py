@@ -3,8 +3,9 @@
 The scenarios run BUNDLE_MOLECULE_PARALLEL at a time (default 2), longest first, each in
 its own process with its own log: they share nothing (their own containers, network and
 subnet, ephemeral directory), and much of a converge waits on package installs and
-service starts, so two side by side keep the run inside CI's time budget. Each test
-waits for its scenario's result."""
+service starts: on this 2-core machine monitoring and app side by side took 17 min
+together, against 12 and 13 min one after the other (stop 13). Each test waits for its
+scenario's result."""
 
 import os
 import pathlib
