@@ -97,6 +97,7 @@ class ThrowawayPostgres:
         self.port = free_port()
         self.base = None
         self.started = False
+        self.frozen = []  # the processes freeze() stopped
 
     @property
     def major(self):
@@ -153,7 +154,7 @@ class ThrowawayPostgres:
             os.kill(pid, signal.SIGSTOP)
 
     def thaw(self):
-        for pid in getattr(self, 'frozen', []):
+        for pid in self.frozen:
             os.kill(pid, signal.SIGCONT)
         self.frozen = []
 

@@ -109,12 +109,13 @@ class Database:
         async def run():
             async with source.connection() as connection:
                 return await (await connection.execute(sql, params)).fetchall()
+        limit = timeout or self.settings.check_timeout_seconds
         task = asyncio.ensure_future(run())
-        done, _ = await asyncio.wait({task}, timeout=timeout or self.settings.check_timeout_seconds)
+        done, _ = await asyncio.wait({task}, timeout=limit)
         if not done:
             task.cancel()
             task.add_done_callback(lambda finished: finished.cancelled() or finished.exception())
-            raise TimeoutError(f'no answer within {timeout or self.settings.check_timeout_seconds} s')
+            raise TimeoutError(f'no answer within {limit} s')
         return task.result()
 
     async def write(self, sql, params=()):

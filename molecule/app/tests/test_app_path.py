@@ -7,6 +7,7 @@ what the application reports while it is broken, and each undoing what it broke
 before the next test runs. Requests go from the control node to the scenario's
 containers only, in bounded loops."""
 
+import contextlib
 import json
 import os
 import pathlib
@@ -64,6 +65,16 @@ def wait_until(condition, seconds, what):
             last = exc
         time.sleep(0.5)
     pytest.fail(f"{what} not within {seconds} s (last: {last})")
+
+
+@contextlib.contextmanager
+def stopped(name, unit):
+    """unit stopped on host name for the block, started again however the block ends."""
+    HOSTS[name].check_output(f"systemctl stop {unit}")
+    try:
+        yield
+    finally:
+        HOSTS[name].check_output(f"systemctl start {unit}")
 
 
 def ready_everywhere():
@@ -211,13 +222,9 @@ def test_the_status_page_shows_every_tier_healthy_then_names_the_stopped_databas
     states, version, refreshed, _ = status_page("status-page-healthy.png")
     assert states == {tier: "ok" for tier in TIERS}, states
     assert version == VERSION and refreshed, (version, refreshed)
-    primary = HOSTS["mol-app-db1"]
-    primary.check_output(f"systemctl stop {POSTGRES_UNIT}")
-    try:
+    with stopped("mol-app-db1", POSTGRES_UNIT):
         wait_until(lambda: get(f"{PROXY}/api/health/db")[0] == 503 or "still 200", 15, "/api/health/db 503")
         states, _, _, elements = status_page("status-page-database-stopped.png")
-    finally:
-        primary.check_output(f"systemctl start {POSTGRES_UNIT}")
     assert states["data"] == "fail" and states["app"] == "fail", states
     assert "database" in elements["tier-app"]["text"], elements["tier-app"]["text"]
     assert states["cache"] == "ok" and states["pooling"] == "ok", states
@@ -227,9 +234,7 @@ def test_the_status_page_shows_every_tier_healthy_then_names_the_stopped_databas
 # --- drills: each restores what it broke ---
 
 def test_stopped_primary_gives_503_naming_the_database_while_liveness_stays_200():
-    primary = HOSTS["mol-app-db1"]
-    primary.check_output(f"systemctl stop {POSTGRES_UNIT}")
-    try:
+    with stopped("mol-app-db1", POSTGRES_UNIT):
         wait_until(lambda: get(f"{PROXY}/api/health/db")[0] == 503 or "still 200", 15, "/api/health/db 503")
         for url in BACKENDS.values():
             code, body = get(f"{url}/api/health/db")
@@ -239,14 +244,10 @@ def test_stopped_primary_gives_503_naming_the_database_while_liveness_stays_200(
             code, body = get(f"{url}/health")
             assert code == 200 and body["status"] == "ok", body
         assert get(f"{PROXY}/health")[0] == 200
-    finally:
-        primary.check_output(f"systemctl start {POSTGRES_UNIT}")
     wait_until(ready_everywhere, 30, "every backend ready again")
 
 
 def test_stopped_replica_moves_reads_to_the_primary_with_no_failed_request():
-    replica = HOSTS["mol-app-db2"]
-
     def primary_reads():
         return sum(metric(requests.get(f"{url}/metrics", timeout=5).text, "refapp_db_reads_total", target="primary")
                    for url in BACKENDS.values())
@@ -254,29 +255,22 @@ def test_stopped_replica_moves_reads_to_the_primary_with_no_failed_request():
     wait_until(lambda: get(f"{PROXY}/api/items")[1]["readFrom"] != "primary" or "primary", 20,
                "reads from the replica before the drill")
     before = primary_reads()
-    replica.check_output(f"systemctl stop {POSTGRES_UNIT}")
-    try:
+    with stopped("mol-app-db2", POSTGRES_UNIT):
         answers = [get(f"{PROXY}/api/items?limit=5") for _ in range(60)]
         assert [code for code, _ in answers if code != 200] == [], answers
         assert answers[-1][1]["readFrom"] == "primary", answers[-1]
         assert primary_reads() - before >= 30
-    finally:
-        replica.check_output(f"systemctl start {POSTGRES_UNIT}")
     wait_until(lambda: get(f"{PROXY}/api/items")[1]["readFrom"] != "primary" or "primary", 30,
                "reads back on the replica")
 
 
 def test_stopped_worker_is_reported_unhealthy_by_the_backends():
-    worker = HOSTS["mol-app1"]
-    worker.check_output("systemctl stop refapp-worker@default")
-    try:
+    with stopped("mol-app1", "refapp-worker@default"):
         for url in BACKENDS.values():
             code, body = get(f"{url}/api/health/workers/default")
             assert code == 503 and body["status"] == "unhealthy" and body["failing"] == ["worker"], body
             down = [each for each in body["instances"] if each["status"] != "ok"]
             assert [each["url"] for each in down] == ["http://mol-app1:9000"], body
-    finally:
-        worker.check_output("systemctl start refapp-worker@default")
     wait_until(lambda: get(f"{PROXY}/api/health/workers/default")[0] == 200 or "unhealthy", 20,
                "the worker healthy again")
 
@@ -310,10 +304,8 @@ def test_the_error_rate_alert_fires_on_real_traffic_then_every_app_panel_has_dat
     """With PostgreSQL's primary stopped, /api/health/db answers 503 through nginx: bounded
     traffic (at most 120 s, 5 requests a second) until AppHighErrorRate fires in Prometheus,
     within a scrape, its `for:` (30 s in this scenario) and two evaluations, plus margin."""
-    primary = HOSTS["mol-app-db1"]
     started, fired, sent = time.monotonic(), None, 0
-    primary.check_output(f"systemctl stop {POSTGRES_UNIT}")
-    try:
+    with stopped("mol-app-db1", POSTGRES_UNIT):
         while time.monotonic() - started < 120 and not fired:
             for path in ("/api/health/db", "/health"):  # the write path's check: 503 while the primary is down
                 requests.get(PROXY + path, timeout=5)
@@ -323,8 +315,6 @@ def test_the_error_rate_alert_fires_on_real_traffic_then_every_app_panel_has_dat
                 if any(a["labels"]["alertname"] == "AppHighErrorRate" and a["state"] == "firing" for a in alerts):
                     fired = round(time.monotonic() - started, 1)
             time.sleep(0.2)
-    finally:
-        primary.check_output(f"systemctl start {POSTGRES_UNIT}")
     assert fired, f"AppHighErrorRate did not fire within 120 s ({sent} requests)"
     assert fired <= 5 + 30 + 2 * 5 + 30, fired
     print(f"AppHighErrorRate fired {fired} s after the primary stopped ({sent} requests)")
