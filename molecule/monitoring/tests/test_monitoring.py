@@ -83,8 +83,12 @@ def test_rules_and_configuration_are_loaded():
 
 def test_services_listen_only_where_needed():
     listening = {str(s) for s in MONITOR.socket.get_listening_sockets()}
+    own = MONITOR.interface("eth0").addresses[0]
     assert "tcp://127.0.0.1:9090" in listening and "tcp://127.0.0.1:9093" in listening
-    assert not any(s.endswith((":9090", ":9093")) and "127.0.0.1" not in s for s in listening), listening
+    # Prometheus on loopback only; Alertmanager on the host's own address too, for the app hosts.
+    assert f"tcp://{own}:9093" in listening, listening
+    assert not any(s.endswith(":9090") and "127.0.0.1" not in s for s in listening), listening
+    assert not any(s.endswith(":9093") and "127.0.0.1" not in s and own not in s for s in listening), listening
     assert not any(s.endswith(":9094") for s in listening), "Alertmanager's cluster port is open"
     for name, ports in {"mol-mon-db1": DATABASE_EXPORTERS.values(), "mol-mon-pgbouncer1": [9100, 9127]}.items():
         target = host(name)
