@@ -2,6 +2,7 @@
 
     .venv/bin/python app/build.py                   # the version of app/pyproject.toml, into .releases/
     .venv/bin/python app/build.py --version 1.1.0   # another version (release drills), same sources
+    .venv/bin/python app/build.py --version 1.1.1 --drill errors   # a release broken on purpose
     .venv/bin/python app/build.py --fetch           # only put the dependency wheels in the cache
 
 The tarball holds one directory refapp-<version>/ with
@@ -13,6 +14,8 @@ The tarball holds one directory refapp-<version>/ with
                      manylinux2014 x86_64: Debian bookworm)
   frontend/          the status page, static files
   migrations/postgresql/  the schema, applied by bundle.stack.schema_migrate
+A drill release (--drill KIND, app/src/refapp/drill.py) carries the file refapp/drill in its
+wheel and "drill": KIND in release.json: the release drills deploy real, broken artifacts.
 Same sources and lock give the same bytes: sorted members, fixed times, owners and modes,
 gzip without a name or a time, and hatchling's reproducible wheel. Dependency wheels come
 from .cache/refapp-wheels/ (the index is asked only for wheels not there yet: scripts/setup.sh
@@ -46,6 +49,7 @@ PLATFORM = 'manylinux2014_x86_64'
 EPOCH = 1580601600
 VERSION = re.compile(r'^[0-9]+(\.[0-9]+)*([._+-]?[0-9A-Za-z]+)*$')
 SOURCES = ('pyproject.toml', 'src', 'frontend', 'migrations')
+DRILLS = ('crash', 'wrong-port', 'wrong-database', 'errors', 'slow')
 
 
 class BuildError(Exception):
@@ -103,7 +107,7 @@ def project_version():
     return tomllib.loads((APP / 'pyproject.toml').read_text())['project']['version']
 
 
-def app_wheel(version, out):
+def app_wheel(version, out, drill=''):
     """Build the app's wheel of this version from a clean copy of its sources (hatchling, no isolation)."""
     with tempfile.TemporaryDirectory(prefix='refapp-src-') as tmp:
         source = Path(tmp) / 'src-tree'
@@ -119,6 +123,8 @@ def app_wheel(version, out):
         if count != 1:
             raise BuildError('app/pyproject.toml: expected one line version = "..."')
         pyproject.write_text(text)
+        if drill:
+            (source / 'src' / 'refapp' / 'drill').write_text(drill + '\n')
         completed = subprocess.run(
             [sys.executable, '-c', 'import sys, hatchling.build as b; print(b.build_wheel(sys.argv[1]))', str(out)],
             cwd=source, capture_output=True, text=True, check=False,
@@ -128,11 +134,11 @@ def app_wheel(version, out):
         return out / completed.stdout.strip().splitlines()[-1]
 
 
-def tree(staging, version, wheels):
+def tree(staging, version, wheels, drill=''):
     """Fill staging/refapp-<version>/ and return it."""
     top = staging / f'{NAME}-{version}'
     (top / 'wheels').mkdir(parents=True)
-    built = app_wheel(version, top / 'wheels')
+    built = app_wheel(version, top / 'wheels', drill)
     for wheel in wheels:
         shutil.copyfile(wheel, top / 'wheels' / wheel.name)
     shutil.copytree(APP / 'frontend', top / 'frontend', ignore=shutil.ignore_patterns('__pycache__'))
@@ -144,7 +150,7 @@ def tree(staging, version, wheels):
         '# --require-hashes --no-deps -r requirements.lock\n' + '\n'.join(sorted(pins)) + '\n')
     files = {path.relative_to(top).as_posix(): sha256(path) for path in sorted(top.rglob('*')) if path.is_file()}
     release = dict(name=NAME, distribution='bundle-refapp', version=version, python=PYTHON, platform=PLATFORM,
-                   wheel=built.name, files=files)
+                   wheel=built.name, files=files, **(dict(drill=drill) if drill else {}))
     (top / 'release.json').write_text(json.dumps(release, indent=2, sort_keys=True) + '\n')
     return top
 
@@ -165,14 +171,16 @@ def pack(top, target):
         gz.write(buffer.getvalue())
 
 
-def build(version, out):
+def build(version, out, drill=''):
     if not VERSION.match(version):
         raise BuildError(f'version {version!r} is not a release version (digits and dots, e.g. 1.2.0)')
+    if drill and drill not in DRILLS:
+        raise BuildError(f'drill {drill!r} is not one of {", ".join(DRILLS)}')
     wheels = dependency_wheels()
     out.mkdir(parents=True, exist_ok=True)
     target = out / f'{NAME}-{version}.tar.gz'
     with tempfile.TemporaryDirectory(prefix='refapp-build-') as staging:
-        pack(tree(Path(staging), version, wheels), target)
+        pack(tree(Path(staging), version, wheels, drill), target)
     digest = sha256(target)
     (out / f'{target.name}.sha256').write_text(f'{digest}  {target.name}\n')
     return target, digest
@@ -182,13 +190,14 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('--version', help='release version (default: app/pyproject.toml)')
     parser.add_argument('--out', type=Path, default=ROOT / '.releases', help='output directory (default: .releases)')
+    parser.add_argument('--drill', default='', help=f'build a release broken on purpose: one of {", ".join(DRILLS)}')
     parser.add_argument('--fetch', action='store_true', help='only fetch the dependency wheels into the cache')
     args = parser.parse_args(argv)
     try:
         if args.fetch:
             print(f'{len(dependency_wheels())} wheels in {CACHE}')
             return 0
-        target, digest = build(args.version or project_version(), args.out)
+        target, digest = build(args.version or project_version(), args.out, args.drill)
     except BuildError as exc:
         print(f'build.py: {exc}', file=sys.stderr)
         return 1

@@ -43,11 +43,9 @@ def build():
     return load_build()
 
 
-@pytest.fixture(scope='session')
-def release(build, tmp_path_factory):
+def installed(build, out, version, drill=''):
     """(artifact path, bin directory of a venv installed from it alone)."""
-    out = tmp_path_factory.mktemp('release')
-    artifact, _ = build.build(build.project_version(), out)
+    artifact, _ = build.build(version, out, drill)
     shutil.unpack_archive(artifact, out)
     top = out / artifact.name.removesuffix('.tar.gz')
     venv = out / 'venv'
@@ -56,6 +54,24 @@ def release(build, tmp_path_factory):
                     '--no-index', '--find-links', top / 'wheels', '--require-hashes', '--no-deps',
                     '-r', top / 'requirements.lock'], check=True, capture_output=True, text=True)
     return artifact, venv / 'bin'
+
+
+@pytest.fixture(scope='session')
+def release(build, tmp_path_factory):
+    """The release of app/pyproject.toml's version: (artifact, bin directory of its venv)."""
+    return installed(build, tmp_path_factory.mktemp('release'), build.project_version())
+
+
+@pytest.fixture(scope='session')
+def drill_release(build, tmp_path_factory):
+    """drill_release(kind): a drill release of that kind (app/build.py --drill), built once."""
+    made = {}
+
+    def make(kind):
+        if kind not in made:
+            made[kind] = installed(build, tmp_path_factory.mktemp(f'drill-{kind}'), '9.9.9', kind)
+        return made[kind]
+    return make
 
 
 class Postgres:
@@ -208,8 +224,8 @@ def make_stack(release, postgres, tmp_path):
     """Stacks of one test, on their own database and Redis: for the tests that break something."""
     made = []
 
-    def make(redis, migrated=True):
-        made.append(Stack(release[1], tmp_path, postgres, postgres.database(migrated), redis))
+    def make(redis, migrated=True, bin_dir=None):
+        made.append(Stack(bin_dir or release[1], tmp_path, postgres, postgres.database(migrated), redis))
         return made[-1]
     yield make
     for each in made:

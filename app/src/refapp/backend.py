@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import json
 import platform
+import sys
 import time
 import uuid
 
@@ -21,7 +22,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Match, Route
 
-from refapp import alerts, cache, contract, database, http_json, metrics, release
+from refapp import alerts, cache, contract, database, drill, http_json, metrics, release
 from refapp.contract import answer
 
 # schema_migrate's ledger (its default ledger_table, in public): one live row per applied migration.
@@ -311,7 +312,10 @@ def create_app(settings):
             await shared.db.close()
             await shared.cache.close()
 
+    # Instrument outside the drill faults, so that the metrics count what a client saw.
     middleware = [Middleware(Instrument, window=shared.window)]
+    if drill.kind() in ('errors', 'slow'):
+        middleware.append(Middleware(drill.Faults, fault=drill.kind()))
     if settings.cors_origins:
         middleware.append(Middleware(CORSMiddleware, allow_origins=list(settings.cors_origins),
                                      allow_methods=['GET']))
@@ -319,6 +323,8 @@ def create_app(settings):
 
 
 def main():
-    settings = contract.settings_or_exit('refapp-backend')
+    if drill.kind() == 'crash':
+        sys.exit('refapp-backend: drill release: exits at start')
+    settings = drill.settings(contract.settings_or_exit('refapp-backend'))
     uvicorn.run(create_app(settings), host=settings.backend_bind, port=settings.backend_port,
                 access_log=False, log_level='info', timeout_graceful_shutdown=5)
