@@ -77,7 +77,9 @@ extends_documentation_fragment:
 attributes:
   check_mode:
     support: full
-    details: Reads the ledger and the link and reports what would be switched and recorded.
+    details:
+      - Reads the ledger and the link and reports what would be switched and recorded. A release
+        whose directory is not there yet (its install ran in check mode too) is taken as installed.
   diff_mode:
     support: full
     details: The current release before and after, and the ledger lines that change.
@@ -180,7 +182,9 @@ def make_current(ledger, params, current):
     if known and known != checksum:
         raise ReleaseError(f'release {version} was deployed from an artifact with SHA-256 {known}; this artifact '
                            f'has {checksum}: a rebuilt artifact must carry a new version. Nothing was switched')
-    check_installed(params['install_dir'], version)
+    # In check mode the install before this task did not run: a release not there yet would be.
+    if not (params['_check_mode'] and not os.path.isdir(os.path.join(params['install_dir'], 'releases', version))):
+        check_installed(params['install_dir'], version)
     if current == version and ledger.last and ledger.last['version'] == version:
         return None, False
     return ledger.add('deploy', version, checksum, current, params['by'], params['migrations']), current != version
@@ -234,7 +238,7 @@ def main():
         to=dict(type='str'),
     ), required_if=[('state', 'current', ('version', 'checksum')), ('state', 'judged', ('verdict',))],
         supports_check_mode=True)
-    params = module.params
+    params = dict(module.params, _check_mode=module.check_mode)
     path = params['ledger'] or os.path.join(params['install_dir'], 'releases.json')
     current = current_version(params['install_dir'])
     result = dict(changed=False, previous=current, current=current, switched=False)

@@ -56,12 +56,12 @@ def inventory(**overrides):
     }
 
 
-def run(playbook, tmp_path, inv):
+def run(playbook, tmp_path, inv, *extra):
     path = tmp_path / "hosts.yml"
     path.write_text(yaml.safe_dump(inv))
     env = dict(os.environ, ANSIBLE_CONFIG=str(PROJECT / "ansible.cfg"), ANSIBLE_NOCOLOR="1")
     return subprocess.run(
-        ["ansible-playbook", "-i", str(path), str(PROJECT / "playbooks" / playbook)],
+        ["ansible-playbook", "-i", str(path), str(PROJECT / "playbooks" / playbook), *extra],
         cwd=PROJECT, env=env, capture_output=True, text=True, timeout=300,
     )
 
@@ -547,3 +547,52 @@ def test_a_release_whose_checksum_file_disagrees_stops_site(tmp_path):
     assert result.returncode != 0
     assert f"{artifact}.sha256 says" in output and "the artifact is not the release it claims to be" in output
     assert "UNREACHABLE" not in result.stdout
+
+
+def deploy_inventory(tmp_path, **overrides):
+    """app_inventory() with a monitoring host scraping every 15 s."""
+    inv = app_inventory(tmp_path, **overrides)
+    inv["all"]["children"]["monitoring"] = {"hosts": {"mon1": {"ansible_host": "127.0.0.1", "ansible_port": 9}}}
+    return inv
+
+
+@pytest.mark.parametrize(
+    ("case", "extra", "expected"),
+    [
+        ("unknown version", ["-e", "deploy_version=9.9.9"],
+         "deploy_version=9.9.9 is unknown: there is no {release}/refapp-9.9.9.tar.gz (releases in {release}: "
+         "refapp-1.0.0)"),
+        ("no version", [], "deploy_version is required"),
+        ("batch of zero", ["-e", "deploy_version=1.0.0", "-e", "deploy_batch_size=0"],
+         "deploy_batch_size=0 must be a whole number from 1 to 2, the number of app hosts"),
+        ("batch larger than the group", ["-e", "deploy_version=1.0.0", "-e", "deploy_batch_size=3"],
+         "deploy_batch_size=3 must be a whole number from 1 to 2"),
+        ("bake window under two scrapes", ["-e", "deploy_version=1.0.0", "-e", "deploy_bake_seconds=20"],
+         "deploy_bake_seconds=20 is shorter than two scrape intervals (30 s)"),
+        ("threshold that is not a number", ["-e", "deploy_version=1.0.0", "-e", "deploy_error_percent=five"],
+         "deploy_error_percent=five is not a positive number"),
+        ("unknown no-data policy", ["-e", "deploy_version=1.0.0", "-e", "deploy_no_data=ignore"],
+         "deploy_no_data=ignore is not one of fail, pass, traffic"),
+    ],
+)
+def test_bad_deploy_input_stops_before_any_host_is_touched(tmp_path, case, extra, expected):
+    release = tmp_path / "release"
+    result = run("deploy.yml", tmp_path, deploy_inventory(tmp_path), "-e", f"deploy_release_dir={release}", *extra)
+    output = " ".join((result.stdout + result.stderr).split())
+    assert result.returncode != 0, f"{case}: deploy.yml did not fail"
+    assert expected.format(release=release) in output, f"{case}: message not found in:\n{output[-3000:]}"
+    assert "UNREACHABLE" not in result.stdout and "PLAY [Preflight" not in result.stdout, case
+
+
+def test_a_deploy_without_prometheus_or_with_a_changed_artifact_is_refused(tmp_path):
+    release = tmp_path / "release"
+    inv = app_inventory(tmp_path)
+    no_monitor = run("deploy.yml", tmp_path, inv, "-e", f"deploy_release_dir={release}", "-e", "deploy_version=1.0.0")
+    assert "The inventory has no monitoring host" in " ".join(no_monitor.stdout.split()), no_monitor.stdout[-2000:]
+    inv["all"]["children"]["monitoring"] = {"hosts": {"mon1": {"ansible_host": "127.0.0.1", "ansible_port": 9}}}
+    artifact = release / "refapp-1.0.0.tar.gz"
+    artifact.write_bytes(artifact.read_bytes() + b"\0")
+    changed = run("deploy.yml", tmp_path, inv, "-e", f"deploy_release_dir={release}", "-e", "deploy_version=1.0.0")
+    output = " ".join(changed.stdout.split())
+    assert changed.returncode != 0 and "the artifact is not the release it claims to be" in output, output[-3000:]
+    assert "UNREACHABLE" not in changed.stdout and "PLAY [Deploy | the release" not in changed.stdout

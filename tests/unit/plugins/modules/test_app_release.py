@@ -113,6 +113,9 @@ def test_check_mode_reports_the_switch_and_the_diff_and_changes_nothing(release,
     dry_back = release(state='rolled_back', reason='drill', check_mode=True)
     assert dry_back['changed'] and dry_back['current'] == '1.0.0'
     assert current(tmp_path).endswith('/releases/1.1.0')
+    # The install of a new release ran in check mode too: its directory is not there yet.
+    dry_new = release(version='3.0.0', checksum='f' * 64, check_mode=True)
+    assert dry_new['changed'] and dry_new['current'] == '3.0.0' and not (tmp_path / 'releases' / '3.0.0').exists()
 
 
 def test_a_ledger_that_is_not_json_is_left_alone_and_named(release, tmp_path):

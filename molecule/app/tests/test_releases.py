@@ -1,0 +1,174 @@
+"""Release drills on the converged path (after test_app_path.py): playbooks/deploy.yml rolls
+real releases out to both app hosts, one at a time, under a bounded load loop of requests
+through nginx that counts every failed one. A good release goes out with none failed; drill
+releases (app/build.py --drill) that crash, are not ready, fail 10 % of reads or are slow are
+caught by the gate and rolled back in the same run. The last drill rolls back by hand to the
+release the scenario converged with."""
+
+import json
+import pathlib
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+import requests
+from test_app_path import APP_HOSTS, HOSTS, PROJECT, PROXY, SECRETS, VERSION, get
+
+from bench.alert_latency import FETCH
+from tests.support.scenario import run_playbook
+
+DRILLS = SECRETS.parent / "drill-releases"
+# Short waits for drills; the defaults (60 s bake, 30 s per probe) are for real deploys.
+FAST = ["-e", "deploy_bake_seconds=10", "-e", "deploy_health_deadline=15", "-e", f"deploy_release_dir={DRILLS}"]
+RELEASES = {"1.1.0": "", "1.2.1": "crash", "1.2.2": "wrong-database", "1.2.3": "errors", "1.2.4": "slow"}
+MONITOR = HOSTS["mol-app-proxy1"]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def drill_releases():
+    for version, drill in RELEASES.items():
+        subprocess.run([sys.executable, str(PROJECT / "app" / "build.py"), "--version", version, "--out", str(DRILLS),
+                        *(["--drill", drill] if drill else [])], check=True, capture_output=True)
+
+
+class Load:
+    """GET /api/items through nginx, 10 a second, for at most 300 s: every answer that is not
+    200 and every request that got none is a failed request."""
+
+    def __init__(self):
+        self.sent, self.failed, self.stop = 0, [], threading.Event()
+        self.thread = threading.Thread(target=self.run, daemon=True)
+
+    def run(self):
+        started = time.monotonic()
+        while not self.stop.is_set() and time.monotonic() - started < 300:
+            try:
+                code = requests.get(f"{PROXY}/api/items", timeout=5).status_code
+            except requests.RequestException as exc:
+                code = type(exc).__name__
+            self.sent += 1
+            if code != 200:
+                self.failed.append(code)
+            self.stop.wait(0.1)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc_info):
+        self.stop.set()
+        self.thread.join()
+
+
+def playbook(name, *args):
+    """run_playbook, with the output's whitespace folded (the table's lines wrap)."""
+    result = run_playbook(PROJECT / "playbooks" / name, *args)
+    result.text = " ".join(result.stdout.replace("'", " ").split())
+    return result
+
+
+def deploy(version, *extra):
+    return playbook("deploy.yml", "-e", f"deploy_version={version}", *FAST, *extra)
+
+
+def current(name):
+    return pathlib.PurePath(HOSTS[name].file("/opt/refapp/current").linked_to).name
+
+
+def ledger(name):
+    return json.loads(HOSTS[name].file("/opt/refapp/releases.json").content_string)["releases"]
+
+
+def test_a_good_release_rolls_out_to_both_hosts_with_no_failed_request():
+    with Load() as load:
+        result = deploy("1.1.0")
+    assert result.returncode == 0, result.stdout[-4000:]
+    assert [current(name) for name in APP_HOSTS] == ["1.1.0", "1.1.0"]
+    assert load.failed == [] and load.sent > 50, (load.sent, load.failed)
+    for name in APP_HOSTS:
+        record = ledger(name)[-1]
+        assert (record["version"], record["previous"], record["gate"]["verdict"]) == ("1.1.0", VERSION, "passed")
+        assert {"health", "error_rate", "p95_latency"} <= {check["check"] for check in record["gate"]["checks"]}
+        assert f"{name}: {VERSION} -> 1.1.0, gate passed" in result.text
+    assert get(f"{PROXY}/api/version")[1]["version"] == "1.1.0"
+
+
+def test_a_release_that_is_current_changes_nothing():
+    result = deploy("1.1.0")
+    assert result.returncode == 0, result.stdout[-3000:]
+    recap = [line for line in result.stdout.splitlines() if line.startswith("mol-app")]
+    assert recap and all("changed=0" in line for line in recap), recap
+    assert "mol-app1: 1.1.0 -> 1.1.0, already current" in result.text
+
+
+def test_check_mode_shows_the_switch_and_changes_nothing():
+    before = {name: HOSTS[name].file("/opt/refapp/releases.json").sha256sum for name in APP_HOSTS}
+    nginx = MONITOR.file("/etc/nginx/nginx.conf").sha256sum
+    result = deploy("1.2.3", "--check", "--diff")
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert "+current: 1.2.3" in result.stdout and "-current: 1.1.0" in result.stdout
+    assert "mol-app1: 1.1.0 -> 1.2.3, would switch (check mode)" in result.text
+    assert {name: HOSTS[name].file("/opt/refapp/releases.json").sha256sum for name in APP_HOSTS} == before
+    assert [current(name) for name in APP_HOSTS] == ["1.1.0", "1.1.0"]
+    assert MONITOR.file("/etc/nginx/nginx.conf").sha256sum == nginx
+    assert not HOSTS["mol-app1"].file("/opt/refapp/releases/1.2.3").exists
+
+
+def rolled_back(result, version, why):
+    """The run failed naming the check; the first host went back, the second was never touched."""
+    assert result.returncode != 0 and why in result.text, result.stdout[-4000:]
+    assert [current(name) for name in APP_HOSTS] == ["1.1.0", "1.1.0"]
+    bad, back = ledger("mol-app1")[-2:]
+    assert bad["version"] == version and bad["gate"]["verdict"] == "failed" and bad["rolled_back"]["to"] == "1.1.0"
+    assert why in bad["rolled_back"]["reason"]
+    assert (back["action"], back["version"], back["gate"]["verdict"]) == ("rollback", "1.1.0", "passed")
+    assert version not in {record["version"] for record in ledger("mol-app2")}
+    assert "mol-app2: 1.1.0 -> 1.1.0, not switched" in result.text
+
+
+@pytest.mark.parametrize(("version", "why"), [("1.2.1", "refapp-backend"), ("1.2.2", "/ready")],
+                         ids=["crashes at start", "not ready (wrong database)"])
+def test_a_release_that_fails_its_health_contract_is_rolled_back_before_the_second_host(version, why):
+    with Load() as load:
+        result = deploy(version)
+    rolled_back(result, version, why)
+    # The host was out of nginx from before its switch until it was back on 1.1.0.
+    assert load.failed == [], load.failed
+
+
+@pytest.mark.parametrize(("version", "why"), [("1.2.3", "error rate"), ("1.2.4", "p95 latency")],
+                         ids=["10 % of 5xx", "slow"])
+def test_a_release_that_serves_badly_is_caught_by_the_metrics_gate_and_rolled_back(version, why):
+    with Load() as load:
+        result = deploy(version)
+    rolled_back(result, version, why)
+    # At most the requests the bad host answered during its bake: a tenth of them failed.
+    assert len(load.failed) <= max(3, load.sent // 10), (load.sent, load.failed)
+
+
+def test_the_rollback_told_alertmanager():
+    alerts = json.loads(MONITOR.check_output("python3 -c %s %s", FETCH, "http://127.0.0.1:9093/api/v2/alerts"))
+    rolled = {(a["labels"]["instance"], a["labels"]["version"]) for a in alerts
+              if a["labels"]["alertname"] == "ReleaseRolledBack"}
+    assert {("mol-app1", version) for version in ("1.2.1", "1.2.2", "1.2.3", "1.2.4")} <= rolled, rolled
+
+
+def test_a_rollback_target_that_never_passed_its_gate_is_refused():
+    before = {name: HOSTS[name].file("/opt/refapp/releases.json").sha256sum for name in APP_HOSTS}
+    result = playbook("rollback-release.yml", "-e", "release_rollback_to=1.2.3")
+    assert result.returncode != 0 and "1.2.3 never passed its gate on mol-app1" in result.text, result.stdout[-3000:]
+    assert {name: HOSTS[name].file("/opt/refapp/releases.json").sha256sum for name in APP_HOSTS} == before
+
+
+def test_a_manual_rollback_returns_both_hosts_to_the_converged_release():
+    with Load() as load:
+        result = playbook("rollback-release.yml", "-e", f"release_rollback_to={VERSION}",
+                          "-e", "deploy_bake_seconds=10")
+    assert result.returncode == 0, result.stdout[-4000:]
+    assert [current(name) for name in APP_HOSTS] == [VERSION, VERSION]
+    assert load.failed == [], load.failed
+    for name in APP_HOSTS:
+        assert f"{name}: 1.1.0 -> {VERSION}, rolled back by hand, gate passed" in result.text
+        assert ledger(name)[-1]["gate"]["verdict"] == "passed"
