@@ -96,6 +96,14 @@ options:
       - How many journal lines of O(unit) to report on failure.
     type: int
     default: 20
+  fail_on_restart:
+    description:
+      - Stop waiting as soon as O(unit) has failed or restarted since the probe began (its
+        C(NRestarts) grew), since a crash loop does not heal within the deadline. For a service that
+        was just started on purpose (a deploy); not for one that may restart once while its
+        dependencies come up.
+    type: bool
+    default: false
   login_user:
     description:
       - O(kind=postgresql) user to connect as. Defaults to V(postgres).
@@ -511,7 +519,11 @@ import traceback
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.bundle.stack.plugins.module_utils.engine_word import engine_word
-from ansible_collections.bundle.stack.plugins.module_utils.health.diagnosis import diagnose_unit, format_diagnosis
+from ansible_collections.bundle.stack.plugins.module_utils.health.diagnosis import (
+    diagnose_unit,
+    format_diagnosis,
+    restart_watch,
+)
 from ansible_collections.bundle.stack.plugins.module_utils.health.probe import (
     check_common_params,
     probe_argument_spec,
@@ -542,7 +554,8 @@ def main():
         probe.preflight(module, params)
 
     try:
-        result = run_probe(probe, params)
+        give_up = restart_watch(module, params['unit']) if params['fail_on_restart'] and params['unit'] else None
+        result = run_probe(probe, params, give_up=give_up)
     except Exception as exc:
         # A bug in a probe, not a service problem: still a readable failure.
         module.fail_json(msg=f"{probe.kind} probe of {params['service']} crashed: {exc}",

@@ -9,14 +9,12 @@ import json
 import pathlib
 import subprocess
 import sys
-import threading
-import time
 
 import pytest
-import requests
 from test_app_path import APP_HOSTS, HOSTS, PROJECT, PROXY, SECRETS, VERSION, get
 
 from bench.alert_latency import FETCH
+from tests.support.load import Load
 from tests.support.scenario import run_playbook
 
 DRILLS = SECRETS.parent / "drill-releases"
@@ -33,33 +31,9 @@ def drill_releases():
                         *(["--drill", drill] if drill else [])], check=True, capture_output=True)
 
 
-class Load:
-    """GET /api/items through nginx, 10 a second, for at most 300 s: every answer that is not
-    200 and every request that got none is a failed request."""
-
-    def __init__(self):
-        self.sent, self.failed, self.stop = 0, [], threading.Event()
-        self.thread = threading.Thread(target=self.run, daemon=True)
-
-    def run(self):
-        started = time.monotonic()
-        while not self.stop.is_set() and time.monotonic() - started < 300:
-            try:
-                code = requests.get(f"{PROXY}/api/items", timeout=5).status_code
-            except requests.RequestException as exc:
-                code = type(exc).__name__
-            self.sent += 1
-            if code != 200:
-                self.failed.append(code)
-            self.stop.wait(0.1)
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc_info):
-        self.stop.set()
-        self.thread.join()
+def proxy_load():
+    """GET /api/items through nginx, 10 a second, for at most 300 s."""
+    return Load(f"{PROXY}/api/items")
 
 
 def playbook(name, *args):
@@ -82,7 +56,7 @@ def ledger(name):
 
 
 def test_a_good_release_rolls_out_to_both_hosts_with_no_failed_request():
-    with Load() as load:
+    with proxy_load() as load:
         result = deploy("1.1.0")
     assert result.returncode == 0, result.stdout[-4000:]
     assert [current(name) for name in APP_HOSTS] == ["1.1.0", "1.1.0"]
@@ -131,7 +105,7 @@ def rolled_back(result, version, why):
 @pytest.mark.parametrize(("version", "why"), [("1.2.1", "refapp-backend"), ("1.2.2", "/ready")],
                          ids=["crashes at start", "not ready (wrong database)"])
 def test_a_release_that_fails_its_health_contract_is_rolled_back_before_the_second_host(version, why):
-    with Load() as load:
+    with proxy_load() as load:
         result = deploy(version)
     rolled_back(result, version, why)
     # The host was out of nginx from before its switch until it was back on 1.1.0.
@@ -141,7 +115,7 @@ def test_a_release_that_fails_its_health_contract_is_rolled_back_before_the_seco
 @pytest.mark.parametrize(("version", "why"), [("1.2.3", "error rate"), ("1.2.4", "p95 latency")],
                          ids=["10 % of 5xx", "slow"])
 def test_a_release_that_serves_badly_is_caught_by_the_metrics_gate_and_rolled_back(version, why):
-    with Load() as load:
+    with proxy_load() as load:
         result = deploy(version)
     rolled_back(result, version, why)
     # At most the requests the bad host answered during its bake: a tenth of them failed.
@@ -163,7 +137,7 @@ def test_a_rollback_target_that_never_passed_its_gate_is_refused():
 
 
 def test_a_manual_rollback_returns_both_hosts_to_the_converged_release():
-    with Load() as load:
+    with proxy_load() as load:
         result = playbook("rollback-release.yml", "-e", f"release_rollback_to={VERSION}",
                           "-e", "deploy_bake_seconds=10")
     assert result.returncode == 0, result.stdout[-4000:]

@@ -17,23 +17,46 @@ def parse_systemctl_show(text):
     return properties
 
 
+def unit_state(module, unit):
+    """(ActiveState, SubState, NRestarts) of a systemd unit; raises OSError naming why not."""
+    systemctl = module.get_bin_path('systemctl')
+    if not systemctl:
+        raise OSError('systemctl not found on this host')
+    rc, out, err = module.run_command(
+        [systemctl, 'show', '-p', 'ActiveState', '-p', 'SubState', '-p', 'NRestarts', unit])
+    if rc != 0:
+        raise OSError(f'systemctl show {unit}: rc={rc} {one_line(err)}')
+    properties = parse_systemctl_show(out)
+    return properties.get('ActiveState'), properties.get('SubState'), properties.get('NRestarts')
+
+
+def restart_watch(module, unit):
+    """give_up for the probe loop: why to stop waiting once the unit failed or restarted
+    (its NRestarts grew) since the probe began: a crash loop does not heal within a deadline."""
+    try:
+        first = int(unit_state(module, unit)[2] or 0)
+    except (OSError, ValueError):
+        return None
+
+    def give_up():
+        try:
+            active, sub, restarts = unit_state(module, unit)
+        except OSError:
+            return None
+        if active == 'failed' or int(restarts or 0) > first:
+            return f'{unit} is {active}/{sub} and restarted {int(restarts or 0) - first} time(s) during the probe'
+        return None
+    return give_up
+
+
 def diagnose_unit(module, unit, log_lines):
     """State and last journal lines of a systemd unit, for a failed probe."""
     diagnosis = dict(unit=unit, active_state=None, sub_state=None, n_restarts=None,
                      journal=[], errors=[])
-    systemctl = module.get_bin_path('systemctl')
-    if systemctl:
-        rc, out, err = module.run_command(
-            [systemctl, 'show', '-p', 'ActiveState', '-p', 'SubState', '-p', 'NRestarts', unit])
-        if rc == 0:
-            properties = parse_systemctl_show(out)
-            diagnosis['active_state'] = properties.get('ActiveState')
-            diagnosis['sub_state'] = properties.get('SubState')
-            diagnosis['n_restarts'] = properties.get('NRestarts')
-        else:
-            diagnosis['errors'].append(f'systemctl show {unit}: rc={rc} {one_line(err)}')
-    else:
-        diagnosis['errors'].append('systemctl not found on this host')
+    try:
+        diagnosis['active_state'], diagnosis['sub_state'], diagnosis['n_restarts'] = unit_state(module, unit)
+    except OSError as exc:
+        diagnosis['errors'].append(str(exc))
     journalctl = module.get_bin_path('journalctl')
     if journalctl and log_lines > 0:
         rc, out, err = module.run_command(

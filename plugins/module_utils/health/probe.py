@@ -30,6 +30,7 @@ COMMON_ARGUMENT_SPEC = dict(
     interval=dict(type='float', default=2.0),
     unit=dict(type='str'),
     log_lines=dict(type='int', default=20),
+    fail_on_restart=dict(type='bool', default=False),
 )
 
 # Options several kinds use. probe_argument_spec refuses two definitions of one
@@ -239,8 +240,10 @@ def describe_error(exc):
     return text
 
 
-def wait_until_passing(attempt, timeout, interval, clock=time.monotonic, sleep=time.sleep):
-    """Call attempt(attempt_timeout) until its Outcome passes or the deadline passes.
+def wait_until_passing(attempt, timeout, interval, clock=time.monotonic, sleep=time.sleep, give_up=None):
+    """Call attempt(attempt_timeout) until its Outcome passes or the deadline passes, or
+    give_up() (when given) returns why waiting longer is pointless: that reason joins the
+    last outcome's problems.
 
     Returns (last outcome, number of attempts, elapsed seconds).
     """
@@ -254,6 +257,10 @@ def wait_until_passing(attempt, timeout, interval, clock=time.monotonic, sleep=t
         outcome = attempt(attempt_timeout)
         remaining = deadline - clock()
         if outcome.passed or remaining <= 0:
+            break
+        reason = give_up() if give_up else None
+        if reason:
+            outcome.problems.append(reason)
             break
         sleep(min(interval, remaining))
     return outcome, attempts, round(clock() - start, 2)
@@ -285,8 +292,8 @@ def build_message(label, verdict, phrases, outcome, attempts, elapsed, seen=''):
     return f'{label}: passed after {tries}{seen}'
 
 
-def run_probe(probe, params, clock=time.monotonic, sleep=time.sleep):
-    """Probe until pass or deadline; return the result dict of health_probe (no diagnosis)."""
+def run_probe(probe, params, clock=time.monotonic, sleep=time.sleep, give_up=None):
+    """Probe until pass, deadline or give_up(); return the result dict of health_probe (no diagnosis)."""
     def attempt(attempt_timeout):
         try:
             observed = probe.check(params, attempt_timeout)
@@ -296,7 +303,7 @@ def run_probe(probe, params, clock=time.monotonic, sleep=time.sleep):
         return Outcome(observed, problems, warnings)
 
     outcome, attempts, elapsed = wait_until_passing(
-        attempt, params['timeout'], params['interval'], clock=clock, sleep=sleep)
+        attempt, params['timeout'], params['interval'], clock=clock, sleep=sleep, give_up=give_up)
     expected, phrases = probe.expectations(params)
     host, port = probe.endpoint(params)
     verdict = verdict_of(outcome)

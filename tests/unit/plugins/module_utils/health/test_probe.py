@@ -89,6 +89,15 @@ def test_wait_never_passing_ends_at_deadline():
     assert 4 <= attempts <= 7
 
 
+def test_wait_stops_at_once_when_giving_up_has_a_reason():
+    """fail_on_restart: a unit that crash-loops ends the wait at the next failed attempt."""
+    attempt, calls = failing_then_passing(10 ** 6)
+    reasons = iter([None, 'refapp-backend.service is activating/auto-restart and restarted 1 time(s)'])
+    outcome, attempts, elapsed = wait_until_passing(attempt, timeout=30, interval=0.05, give_up=lambda: next(reasons))
+    assert attempts == 2 and elapsed < 1
+    assert outcome.problems == ['not yet', 'refapp-backend.service is activating/auto-restart and restarted 1 time(s)']
+
+
 def test_wait_per_attempt_timeout_is_short_but_usable():
     attempt, calls = failing_then_passing(10 ** 6)
     wait_until_passing(attempt, timeout=0.3, interval=0.1)
