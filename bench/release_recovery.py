@@ -14,7 +14,8 @@ Under a load loop of real requests through nginx (GET /api/items, 10 a second), 
 
   gated good       deploy.yml of a good release (1.1.0) to both app hosts, one at a time
   bare switch      the plain tool deploy.yml wraps: `current` relinked and the units
-                   restarted on both hosts at once, no drain, no gate (1.0.0 -> 1.1.0 again)
+                   restarted on both hosts at once, no drain, no gate (1.0.0 -> 1.1.0 again),
+                   timed until nginx serves 20 reads in a row again
   crash            deploy.yml of a release that exits at start
   not ready        ... whose database name is wrong (/health answers, /ready fails)
   errors           ... that fails every tenth read (caught by the error rate)
@@ -22,7 +23,9 @@ Under a load loop of real requests through nginx (GET /api/items, 10 a second), 
 
 For each: the wall time and the failed requests; for the broken ones the recovery time,
 from the start of the deploy to the previous release serving again with its gate passed
-(the time deploy.yml's table prints for the host it rolled back). The scenario ends on the
+(the time deploy.yml's table prints for the host it rolled back). Before each run the path
+settles (20 reads in a row through nginx), so that no run's failures spill into the next
+(nginx's passive checks keep a failed upstream out for 10 s). The scenario ends on the
 release it converged with (rollback-release.yml). Writes bench/results/release_recovery.json
 and the matching section of docs/benchmarks.md. Traffic goes only to the scenario's containers.
 """
@@ -92,8 +95,18 @@ def ready(url):
         return False
 
 
+def settle(proxy_url, seconds=90):
+    """Until 20 reads in a row through nginx succeed: a run's failures (and nginx's passive
+    checks, which keep a failed upstream out for fail_timeout) must not spill into the next."""
+    deadline, streak = time.monotonic() + seconds, 0
+    while streak < 20 and time.monotonic() < deadline:
+        streak = streak + 1 if ready(f"{proxy_url}/api/items") else 0
+        time.sleep(0.1)
+    return streak >= 20
+
+
 def bare_switch(version, proxy_url):
-    """Relink current and restart the units on both hosts at once; until both are ready again."""
+    """Relink current and restart the units on both hosts at once; until nginx serves again."""
     with Load(f"{proxy_url}/api/items") as load:
         started = time.monotonic()
         procs = [subprocess.Popen(["docker", "exec", host, "sh", "-c",
@@ -102,9 +115,10 @@ def bare_switch(version, proxy_url):
                  for host in APP_HOSTS]
         for proc in procs:
             proc.wait()
+        time.sleep(1)  # the restarted backends take a moment to stop answering, then to start
         backends = [f"http://{address(host)}:8000/ready" for host in APP_HOSTS]
         while time.monotonic() - started < 120:
-            if all(ready(url) for url in backends):
+            if all(ready(url) for url in backends) and settle(proxy_url, 5):
                 break
             time.sleep(0.2)
         seconds = time.monotonic() - started
@@ -132,9 +146,11 @@ def main():
         sys.exit(f"the good release did not deploy:\n{result.stdout[-3000:]}")
     runs["gated good"] = dict(seconds=round(seconds, 1), sent=load.sent, failed=len(load.failed))
     bare_switch(converged, proxy_url)  # back, bare, to measure the bare switch forward
+    settle(proxy_url)
     runs["bare switch"] = bare_switch(GOOD, proxy_url)
 
     for name, version in BROKEN.items():
+        settle(proxy_url)
         with Load(f"{proxy_url}/api/items") as load:
             result, seconds = playbook("deploy.yml", "-e", f"deploy_version={version}", *settings)
         back = pathlib.PurePath(docker(APP_HOSTS[0], "readlink /opt/refapp/current").stdout.strip()).name
