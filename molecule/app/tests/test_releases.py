@@ -91,7 +91,8 @@ def test_check_mode_shows_the_switch_and_changes_nothing():
 
 
 def rolled_back(result, version, why):
-    """The run failed naming the check; the first host went back, the second was never touched."""
+    """The run failed naming the check; the first host went back, the second was never touched;
+    Alertmanager was told."""
     assert result.returncode != 0 and why in result.text, result.stdout[-4000:]
     assert [current(name) for name in APP_HOSTS] == ["1.1.0", "1.1.0"]
     bad, back = ledger("mol-app1")[-2:]
@@ -100,6 +101,11 @@ def rolled_back(result, version, why):
     assert (back["action"], back["version"], back["gate"]["verdict"]) == ("rollback", "1.1.0", "passed")
     assert version not in {record["version"] for record in ledger("mol-app2")}
     assert "mol-app2: 1.1.0 -> 1.1.0, not switched" in result.text
+    # Checked at once: Alertmanager resolves an alert nobody re-sends after its resolve_timeout.
+    alerts = json.loads(MONITOR.check_output("python3 -c %s %s", FETCH, "http://127.0.0.1:9093/api/v2/alerts"))
+    told = {(a["labels"]["instance"], a["labels"]["version"]) for a in alerts
+            if a["labels"]["alertname"] == "ReleaseRolledBack"}
+    assert ("mol-app1", version) in told, told
 
 
 @pytest.mark.parametrize(("version", "why"), [("1.2.1", "refapp-backend"), ("1.2.2", "/ready")],
@@ -120,13 +126,6 @@ def test_a_release_that_serves_badly_is_caught_by_the_metrics_gate_and_rolled_ba
     rolled_back(result, version, why)
     # At most the requests the bad host answered during its bake: a tenth of them failed.
     assert len(load.failed) <= max(3, load.sent // 10), (load.sent, load.failed)
-
-
-def test_the_rollback_told_alertmanager():
-    alerts = json.loads(MONITOR.check_output("python3 -c %s %s", FETCH, "http://127.0.0.1:9093/api/v2/alerts"))
-    rolled = {(a["labels"]["instance"], a["labels"]["version"]) for a in alerts
-              if a["labels"]["alertname"] == "ReleaseRolledBack"}
-    assert {("mol-app1", version) for version in ("1.2.1", "1.2.2", "1.2.3", "1.2.4")} <= rolled, rolled
 
 
 def test_a_rollback_target_that_never_passed_its_gate_is_refused():
