@@ -45,6 +45,7 @@ import requests
 
 from tests.support.benchmark_report import write_section
 from tests.support.load import Load
+from tests.support.scenario import run_playbook
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results" / "release_recovery.json"
@@ -75,7 +76,6 @@ def address(host):
 
 
 def playbook(name, *args):
-    from tests.support.scenario import run_playbook  # reads the scenario's environment set above
     started = time.monotonic()
     result = run_playbook(ROOT / "playbooks" / name, *args)
     return result, time.monotonic() - started

@@ -145,6 +145,11 @@ releases:
   returned: always
   type: list
   elements: dict
+passed:
+  description: Every version whose gate passed on this host, sorted (the possible rollback targets).
+  returned: always
+  type: list
+  elements: str
 last_passed:
   description: The newest release other than the current one whose gate passed, the default rollback target.
   returned: always
@@ -157,6 +162,7 @@ table:
 '''
 
 import copy
+import functools
 import os
 import re
 
@@ -174,7 +180,7 @@ from ansible_collections.bundle.stack.plugins.module_utils.release.ledger import
 SHA256 = re.compile(r'^[0-9a-f]{64}$')
 
 
-def make_current(ledger, params, current):
+def make_current(ledger, params, current, check_mode):
     version, checksum = params['version'], params['checksum']
     if not SHA256.match(checksum):
         raise ReleaseError(f'checksum must be 64 lowercase hex digits (a SHA-256), got {checksum!r}')
@@ -183,7 +189,7 @@ def make_current(ledger, params, current):
         raise ReleaseError(f'release {version} was deployed from an artifact with SHA-256 {known}; this artifact '
                            f'has {checksum}: a rebuilt artifact must carry a new version. Nothing was switched')
     # In check mode the install before this task did not run: a release not there yet would be.
-    if not (params['_check_mode'] and not os.path.isdir(os.path.join(params['install_dir'], 'releases', version))):
+    if not (check_mode and not os.path.isdir(os.path.join(params['install_dir'], 'releases', version))):
         check_installed(params['install_dir'], version)
     if current == version and ledger.last and ledger.last['version'] == version:
         return None, False
@@ -210,17 +216,13 @@ def roll_back(ledger, params, current):
         raise ReleaseError(f'no release other than {current} passed its gate: there is nothing to roll back to')
     if target == current:
         return None, False
-    if not ledger.passed(target):
-        passed = sorted({r['version'] for r in ledger.records if r['gate']['verdict'] == 'passed'})
+    if target not in ledger.passed_versions():
         raise ReleaseError(f'the rollback target {target} never passed its gate: name a release that did '
-                           f'(passed: {passed})')
+                           f'(passed: {ledger.passed_versions()})')
     check_installed(params['install_dir'], target)
     if ledger.last and ledger.last['version'] == current:
         ledger.last['rolled_back'] = dict(at=utc_now(), to=target, reason=params['reason'])
     return ledger.add('rollback', target, ledger.checksum_of(target), current, params['by']), True
-
-
-ACTIONS = {'current': make_current, 'judged': judge, 'rolled_back': roll_back}
 
 
 def main():
@@ -238,7 +240,9 @@ def main():
         to=dict(type='str'),
     ), required_if=[('state', 'current', ('version', 'checksum')), ('state', 'judged', ('verdict',))],
         supports_check_mode=True)
-    params = dict(module.params, _check_mode=module.check_mode)
+    params = module.params
+    actions = {'current': functools.partial(make_current, check_mode=module.check_mode), 'judged': judge,
+               'rolled_back': roll_back}
     path = params['ledger'] or os.path.join(params['install_dir'], 'releases.json')
     current = current_version(params['install_dir'])
     result = dict(changed=False, previous=current, current=current, switched=False)
@@ -246,7 +250,7 @@ def main():
         ledger = Ledger(path)
         before = copy.deepcopy(ledger.records)
         record, switched = (None, False) if params['state'] == 'history' else \
-            ACTIONS[params['state']](ledger, params, current)
+            actions[params['state']](ledger, params, current)
         if record is not None:
             result.update(changed=True, record=record, switched=switched,
                           current=record['version'] if switched else current)
@@ -256,7 +260,7 @@ def main():
                 ledger.save()
     except (ReleaseError, OSError) as exc:
         module.fail_json(msg=f"Release {params['state']} on {params['install_dir']}: {exc}", **result)
-    result.update(releases=ledger.records, table=table(ledger.records),
+    result.update(releases=ledger.records, table=table(ledger.records), passed=ledger.passed_versions(),
                   last_passed=(ledger.last_passed(other_than=result['current']) or {}).get('version'))
     if module._diff and result['changed']:
         result['diff'] = dict(before=f"current: {current}\n" + ''.join(f'{row}\n' for row in table(before)),

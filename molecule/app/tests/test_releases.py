@@ -11,7 +11,7 @@ import subprocess
 import sys
 
 import pytest
-from test_app_path import APP_HOSTS, HOSTS, PROJECT, PROXY, SECRETS, VERSION, get
+from test_app_path import APP_HOSTS, HOSTS, MONITOR, PROJECT, PROXY, SECRETS, VERSION, get
 
 from bench.alert_latency import FETCH
 from tests.support.load import Load
@@ -21,7 +21,6 @@ DRILLS = SECRETS.parent / "drill-releases"
 # Short waits for drills; the defaults (60 s bake, 30 s per probe) are for real deploys.
 FAST = ["-e", "deploy_bake_seconds=10", "-e", "deploy_health_deadline=15", "-e", f"deploy_release_dir={DRILLS}"]
 RELEASES = {"1.1.0": "", "1.2.1": "crash", "1.2.2": "wrong-database", "1.2.3": "errors", "1.2.4": "slow"}
-MONITOR = HOSTS["mol-app-proxy1"]
 
 
 @pytest.fixture(scope="module", autouse=True)

@@ -75,8 +75,9 @@ class Ledger:
         return next((r for r in reversed(self.records)
                      if r['gate']['verdict'] == 'passed' and r['version'] != other_than), None)
 
-    def passed(self, version):
-        return any(r['version'] == version and r['gate']['verdict'] == 'passed' for r in self.records)
+    def passed_versions(self):
+        """Every version with a record whose gate passed, sorted: the possible rollback targets."""
+        return sorted({r['version'] for r in self.records if r['gate']['verdict'] == 'passed'})
 
     def add(self, action, version, checksum, previous, by, migrations=()):
         record = dict(id=len(self.records) + 1, action=action, version=version, checksum=checksum,

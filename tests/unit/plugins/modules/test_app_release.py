@@ -97,6 +97,7 @@ def test_a_rollback_target_that_never_passed_its_gate_is_refused(release, tmp_pa
     deploy(release, '1.2.0')
     refused = release(state='rolled_back', to='1.1.0', reason='drill')
     assert refused['failed'] and 'never passed its gate' in refused['msg'] and "['1.0.0']" in refused['msg']
+    assert release(state='history')['passed'] == ['1.0.0']
     assert current(tmp_path).endswith('/releases/1.2.0')
     assert release(state='rolled_back')['msg'].startswith('Release rolled_back')
 
