@@ -17,16 +17,20 @@ DEFAULTS = PROJECT / "roles" / "prometheus" / "defaults" / "main.yml"
 RULE_FILES = sorted(p.name for p in RULES.glob("*.yml"))
 
 
-def render(destination, **overrides):
-    """Render every rule file into destination/, with the tests beside them."""
+def rule_text(name, **overrides):
+    """A rule file as the role writes it, with the defaults and the overrides."""
     variables = yaml.safe_load(DEFAULTS.read_text())
     variables.update(overrides)
     environment = jinja2.Environment(variable_start_string="[[", variable_end_string="]]",
                                      undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+    return environment.from_string((RULES / name).read_text()).render(variables)
+
+
+def render(destination, **overrides):
+    """Render every rule file into destination/, with the tests beside them."""
     (destination / "tests").mkdir(parents=True)
     for name in RULE_FILES:
-        text = environment.from_string((RULES / name).read_text()).render(variables)
-        (destination / name).write_text(text)
+        (destination / name).write_text(rule_text(name, **overrides))
     for test in (RULES / "tests").glob("*_test.yml"):
         shutil.copy(test, destination / "tests" / test.name)
     return destination
@@ -41,8 +45,8 @@ def promtool_run(promtool, *args, cwd):
     return subprocess.run([str(promtool), *args], cwd=cwd, capture_output=True, text=True, timeout=120)
 
 
-def alert_rules(name):
-    groups = yaml.safe_load((RULES / name).read_text())["groups"]
+def alert_rules(name, **overrides):
+    groups = yaml.safe_load(rule_text(name, **overrides))["groups"]
     return [rule for group in groups for rule in group["rules"] if "alert" in rule]
 
 
@@ -105,3 +109,11 @@ def test_the_unit_tests_follow_the_thresholds(promtool, tmp_path):
     result = promtool_run(promtool, "test", "rules", "tests/postgresql_test.yml", cwd=rendered)
     assert result.returncode != 0
     assert "PostgreSQLReplicaLag" in result.stdout + result.stderr
+
+
+def test_the_hit_rate_alert_can_be_turned_off_for_a_redis_that_is_no_cache(promtool, tmp_path):
+    rendered = render(tmp_path / "rules", prometheus_alert_redis_hit_rate_enabled=False)
+    result = promtool_run(promtool, "check", "rules", "redis.yml", cwd=rendered)
+    assert result.returncode == 0, result.stdout + result.stderr
+    alerts = {rule["alert"] for rule in alert_rules("redis.yml", prometheus_alert_redis_hit_rate_enabled=False)}
+    assert "RedisCacheHitRateLow" not in alerts and "RedisMemoryHigh" in alerts, alerts
