@@ -213,6 +213,27 @@ options:
       - O(kind=http) only, and required there. URL to request, V(http://) or V(https://).
       - Proxy environment variables are ignored; the probe talks to the service directly.
     type: str
+  paths:
+    description:
+      - O(kind=http) only. Probe each of these paths of O(url) at once, one probe each with
+        the whole O(timeout), instead of O(url) alone, so one task probes a whole health contract.
+      - The result holds each probe's own result under RV(results); the verdict is the worst of them.
+      - Each probe's service is O(service) with C({path}) replaced by the path, or with the
+        path appended.
+    type: list
+    elements: dict
+    suboptions:
+      path:
+        description:
+          - Path appended to O(url), starting with V(/).
+        type: str
+        required: true
+      check_json:
+        description:
+          - Whether the JSON expectations apply to this path (V(false) for a page or
+            C(/metrics), which only need the status).
+        type: bool
+        default: true
   expect_status:
     description:
       - O(kind=http) only. Accepted HTTP status codes.
@@ -335,6 +356,20 @@ EXAMPLES = r'''
     json_field: database
     json_value: ok
     timeout: 120
+
+- name: Every endpoint of the application's health contract, at once, and its metrics
+  bundle.stack.health_probe:
+    kind: http
+    service: refapp-backend {path}
+    unit: refapp-backend.service
+    url: http://127.0.0.1:8000
+    paths:
+      - path: /ready
+      - path: /api/health/db
+      - path: /metrics
+        check_json: false
+    json_field: status
+    json_value: ok
 
 - name: The application is ready; a 503 names the failing part in the message
   bundle.stack.health_probe:
@@ -486,6 +521,14 @@ msg:
   sample: >-
     pg2 postgres (postgresql@15-main): expected role=replica, wal receiver streaming;
     saw connection refused after 30 attempts in 60.0 s.
+results:
+  description:
+    - With O(paths), each path's own result (RV(verdict), RV(service), RV(msg) and the
+      rest, as for one probe), in the order of O(paths). RV(expected) and RV(observed)
+      then hold each path's under its service name.
+  returned: with O(paths)
+  type: list
+  elements: dict
 diagnosis:
   description: State and journal of O(unit).
   returned: when the verdict is V(fail) and O(unit) is set
@@ -524,12 +567,14 @@ from ansible_collections.bundle.stack.plugins.module_utils.health.diagnosis impo
     format_diagnosis,
     restart_watch,
 )
+from ansible_collections.bundle.stack.plugins.module_utils.health.kinds.http import path_params
 from ansible_collections.bundle.stack.plugins.module_utils.health.probe import (
     check_common_params,
     probe_argument_spec,
     probe_params,
     probe_required_if,
     run_probe,
+    run_probes,
     unused_options,
 )
 from ansible_collections.bundle.stack.plugins.module_utils.health.registry import DEPRECATED_KINDS, PROBES
@@ -555,7 +600,10 @@ def main():
 
     try:
         give_up = restart_watch(module, params['unit']) if params['fail_on_restart'] and params['unit'] else None
-        result = run_probe(probe, params, give_up=give_up)
+        if params.get('paths'):
+            result = run_probes(probe, params, list(path_params(params)), give_up=give_up)
+        else:
+            result = run_probe(probe, params, give_up=give_up)
     except Exception as exc:
         # A bug in a probe, not a service problem: still a readable failure.
         module.fail_json(msg=f"{probe.kind} probe of {params['service']} crashed: {exc}",

@@ -26,7 +26,7 @@ def run_scenario(scenario):
     started = time.monotonic()
     with log.open("w") as out:
         result = subprocess.run(["molecule", "test", "-s", scenario], cwd=PROJECT, stdout=out,
-                                stderr=subprocess.STDOUT, timeout=1800, check=False)
+                                stderr=subprocess.STDOUT, timeout=2700, check=False)
         # The scenario's own time, for the test budget (the pytest durations are waits).
         print(f"\nscenario {scenario}: exit {result.returncode} after {time.monotonic() - started:.0f} s", file=out)
     return result.returncode, log

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import abc
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 # A single attempt never waits longer than this, so a hung connect cannot
 # eat the whole deadline; the floor keeps the last attempt usable.
@@ -324,6 +325,35 @@ def run_probe(probe, params, clock=time.monotonic, sleep=time.sleep, give_up=Non
         probe_warnings=outcome.warnings,
         msg=build_message(label, verdict, phrases, outcome, attempts, elapsed,
                           probe.describe(outcome.observed) if verdict != 'fail' else ''),
+    )
+
+
+def run_probes(probe, params, many, give_up=None):
+    """Several probes of one service at once (each with the whole deadline), as one result:
+    the worst verdict, the failed ones' messages, and each probe's own result under results."""
+    with ThreadPoolExecutor(max_workers=min(len(many), 8)) as pool:
+        results = list(pool.map(lambda one: run_probe(probe, one, give_up=give_up), many))
+    verdicts = {result['verdict'] for result in results}
+    verdict = 'fail' if 'fail' in verdicts else 'warn' if 'warn' in verdicts else 'pass'
+    host, port = probe.endpoint(many[0])
+    elapsed = max(result['elapsed'] for result in results)
+    failed = [result['msg'] for result in results if result['verdict'] == 'fail']
+    return dict(
+        changed=False,
+        verdict=verdict,
+        kind=probe.kind,
+        service=params['service'],
+        host=host,
+        port=port,
+        attempts=max(result['attempts'] for result in results),
+        elapsed=elapsed,
+        expected={result['service']: result['expected'] for result in results},
+        observed={result['service']: result['observed'] for result in results},
+        probe_warnings=[f"{result['service']}: {warning}"
+                        for result in results for warning in result['probe_warnings']],
+        msg=' '.join(failed) if failed else
+        f"{probe_label(host, params['service'], params.get('unit'))}: {len(results)} probes passed in {elapsed:.1f} s",
+        results=results,
     )
 
 

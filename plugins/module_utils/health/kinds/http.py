@@ -19,6 +19,13 @@ from ansible_collections.bundle.stack.plugins.module_utils.health.probe import P
 
 ARGUMENT_SPEC = dict(
     url=dict(type='str'),
+    paths=dict(
+        type='list', elements='dict',
+        options=dict(
+            path=dict(type='str', required=True),
+            check_json=dict(type='bool', default=True),
+        ),
+    ),
     expect_status=dict(type='list', elements='int', default=[200]),
     expect_json=dict(
         type='list', elements='dict',
@@ -37,6 +44,7 @@ ARGUMENT_SPEC = dict(
 )
 
 DEFAULT_PORTS = {'http': 80, 'https': 443}
+JSON_OPTIONS = ('json_field', 'json_value', 'expect_json')
 TESTS = ('equals', 'one_of', 'present')
 
 
@@ -122,6 +130,9 @@ class HttpProbe(Probe):
         for entry in params.get('expect_json') or ():
             if entry.get('one_of') == []:
                 module.fail_json(msg=f"expect_json: one_of of field {entry['field']} is empty: no value could match")
+        for entry in params.get('paths') or ():
+            if not entry['path'].startswith('/'):
+                module.fail_json(msg=f"paths: {entry['path']!r} must start with / (it is appended to url)")
 
     def endpoint(self, params):
         url = urlparse(params['url'])
@@ -168,6 +179,20 @@ class HttpProbe(Probe):
             expected['json'] = expectations
             phrases += [expectation_phrase(expectation) for expectation in expectations]
         return expected, phrases
+
+
+def path_params(params):
+    """The options of one probe per entry of paths: url + path, the service named with the
+    path ({path} in it replaced, else appended), the JSON expectations only where check_json."""
+    base = params['url'].rstrip('/')
+    for entry in params['paths']:
+        path = entry['path']
+        service = params['service'] or params['url']
+        one = dict(params, paths=None, url=base + path,
+                   service=service.replace('{path}', path) if '{path}' in service else f'{service} {path}')
+        if not entry['check_json']:
+            one.update(dict.fromkeys(JSON_OPTIONS))
+        yield one
 
 
 PROBE = HttpProbe()

@@ -201,6 +201,29 @@ def test_http_names_the_failing_parts_a_503_body_lists(run_module, http_base):
     assert 'saw HTTP status 503, failing database, cache (body:' in result['msg']
 
 
+def test_http_paths_are_probed_at_once_each_with_its_own_result(run_module, http_base):
+    result = probe(run_module, kind='http', url=http_base, service='api {path} here', timeout=0.3, interval=0.1,
+                   json_field='status', json_value='ok',
+                   paths=[{'path': '/health'}, {'path': '/text', 'check_json': False}])
+    assert result['verdict'] == 'pass', result['msg']
+    assert [(one['service'], one['verdict']) for one in result['results']] == [
+        ('api /health here', 'pass'), ('api /text here', 'pass')]
+    assert result['msg'].endswith(f"2 probes passed in {result['elapsed']:.1f} s")
+
+
+def test_http_paths_fail_naming_only_the_failing_path(run_module, http_base):
+    result = probe(run_module, kind='http', url=http_base + '/', service='api', timeout=0.3, interval=0.1,
+                   json_field='status', json_value='ok', paths=[{'path': '/health'}, {'path': '/degraded'}])
+    assert result['verdict'] == 'fail' and result.get('failed')
+    assert [one['verdict'] for one in result['results']] == ['pass', 'fail']
+    assert 'api /degraded: expected' in result['msg'] and 'api /health' not in result['msg'], result['msg']
+
+
+def test_http_paths_must_start_with_a_slash(run_module, http_base):
+    result = probe(run_module, kind='http', url=http_base, paths=[{'path': 'health'}])
+    assert result.get('failed') and "'health' must start with /" in result['msg']
+
+
 # --- worker: a worker's own health server -----------------------------------------
 
 @pytest.fixture
