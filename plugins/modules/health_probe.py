@@ -567,7 +567,6 @@ from ansible_collections.bundle.stack.plugins.module_utils.health.diagnosis impo
     format_diagnosis,
     restart_watch,
 )
-from ansible_collections.bundle.stack.plugins.module_utils.health.kinds.http import path_params
 from ansible_collections.bundle.stack.plugins.module_utils.health.probe import (
     check_common_params,
     probe_argument_spec,
@@ -600,10 +599,8 @@ def main():
 
     try:
         give_up = restart_watch(module, params['unit']) if params['fail_on_restart'] and params['unit'] else None
-        if params.get('paths'):
-            result = run_probes(probe, params, list(path_params(params)), give_up=give_up)
-        else:
-            result = run_probe(probe, params, give_up=give_up)
+        many = probe.parts(params)
+        result = run_probes(probe, params, many, give_up=give_up) if many else run_probe(probe, params, give_up=give_up)
     except Exception as exc:
         # A bug in a probe, not a service problem: still a readable failure.
         module.fail_json(msg=f"{probe.kind} probe of {params['service']} crashed: {exc}",

@@ -114,6 +114,11 @@ class Probe(abc.ABC):
         """What a passing probe saw, in a few words, for messages and the smoke table."""
         return ''
 
+    def parts(self, params):
+        """The options of each probe when one call probes several parts at once (run_probes),
+        or None for one probe."""
+        return None
+
 
 class Outcome:
     """What one attempt saw and what is wrong with it."""
@@ -267,6 +272,9 @@ def wait_until_passing(attempt, timeout, interval, clock=time.monotonic, sleep=t
     return outcome, attempts, round(clock() - start, 2)
 
 
+VERDICTS = ('pass', 'warn', 'fail')  # best first
+
+
 def verdict_of(outcome):
     if outcome.problems:
         return 'fail'
@@ -309,23 +317,24 @@ def run_probe(probe, params, clock=time.monotonic, sleep=time.sleep, give_up=Non
     host, port = probe.endpoint(params)
     verdict = verdict_of(outcome)
     label = probe_label(host, params['service'], params.get('unit'))
-    return dict(
-        changed=False,
+    return probe_result(
+        probe, params, host, port,
         verdict=verdict,
-        kind=probe.kind,
-        service=params['service'],
-        host=host,
-        port=port,
         attempts=attempts,
         elapsed=elapsed,
         expected=expected,
         observed=outcome.observed,
-        # Not "warnings": Ansible takes that key for its own warnings and
-        # drops it from the registered result.
         probe_warnings=outcome.warnings,
         msg=build_message(label, verdict, phrases, outcome, attempts, elapsed,
                           probe.describe(outcome.observed) if verdict != 'fail' else ''),
     )
+
+
+def probe_result(probe, params, host, port, **fields):
+    """The result dict of health_probe: who was probed, and the fields of what was seen.
+    Warnings go under probe_warnings, not "warnings": Ansible takes that key for its own
+    warnings and drops it from the registered result."""
+    return dict(changed=False, kind=probe.kind, service=params['service'], host=host, port=port, **fields)
 
 
 def run_probes(probe, params, many, give_up=None):
@@ -333,18 +342,12 @@ def run_probes(probe, params, many, give_up=None):
     the worst verdict, the failed ones' messages, and each probe's own result under results."""
     with ThreadPoolExecutor(max_workers=min(len(many), 8)) as pool:
         results = list(pool.map(lambda one: run_probe(probe, one, give_up=give_up), many))
-    verdicts = {result['verdict'] for result in results}
-    verdict = 'fail' if 'fail' in verdicts else 'warn' if 'warn' in verdicts else 'pass'
     host, port = probe.endpoint(many[0])
     elapsed = max(result['elapsed'] for result in results)
     failed = [result['msg'] for result in results if result['verdict'] == 'fail']
-    return dict(
-        changed=False,
-        verdict=verdict,
-        kind=probe.kind,
-        service=params['service'],
-        host=host,
-        port=port,
+    return probe_result(
+        probe, params, host, port,
+        verdict=max((result['verdict'] for result in results), key=VERDICTS.index),
         attempts=max(result['attempts'] for result in results),
         elapsed=elapsed,
         expected={result['service']: result['expected'] for result in results},

@@ -180,19 +180,21 @@ class HttpProbe(Probe):
             phrases += [expectation_phrase(expectation) for expectation in expectations]
         return expected, phrases
 
-
-def path_params(params):
-    """The options of one probe per entry of paths: url + path, the service named with the
-    path ({path} in it replaced, else appended), the JSON expectations only where check_json."""
-    base = params['url'].rstrip('/')
-    for entry in params['paths']:
-        path = entry['path']
-        service = params['service'] or params['url']
-        one = dict(params, paths=None, url=base + path,
-                   service=service.replace('{path}', path) if '{path}' in service else f'{service} {path}')
-        if not entry['check_json']:
-            one.update(dict.fromkeys(JSON_OPTIONS))
-        yield one
+    def parts(self, params):
+        """With paths, one probe per entry: url + path, the service named with the path
+        ({path} in it replaced, else appended), the JSON expectations only where check_json."""
+        if not params.get('paths'):
+            return None
+        base, service = params['url'].rstrip('/'), params['service']
+        many = []
+        for entry in params['paths']:
+            path = entry['path']
+            one = dict(params, paths=None, url=base + path,
+                       service=service.replace('{path}', path) if '{path}' in service else f'{service} {path}')
+            if not entry['check_json']:
+                one.update(dict.fromkeys(JSON_OPTIONS))
+            many.append(one)
+        return many
 
 
 PROBE = HttpProbe()
