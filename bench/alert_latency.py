@@ -8,7 +8,7 @@ replica again and polls until both are resolved. What bounds the time to
 firing is read from the monitoring host itself: the scrape and evaluation
 intervals of prometheus.yml and the rules' `for:`.
 
-It runs against the molecule scenario `monitoring` (its own containers,
+It runs against the molecule scenario `app` (its own containers,
 converged first when needed; --destroy removes them afterwards) or, with
 --target lab, against a converged lab with a monitoring host. Writes
 bench/results/alert_latency.json and the matching section of docs/benchmarks.md.
@@ -41,8 +41,8 @@ UNIT = "postgresql@15-main"
 ALERTMANAGER = "http://127.0.0.1:9093/api/v2/alerts"
 # Container and inventory names of the replica, its primary and the monitoring host.
 TARGETS = {
-    "molecule": {"monitor": ("mol-mon1", "mol-mon1"), "replica": ("mol-mon-db2", "mol-mon-db2"),
-                 "primary": ("mol-mon-db1", "mol-mon-db1")},
+    "molecule": {"monitor": ("mol-app-proxy1", "mol-app-proxy1"), "replica": ("mol-app-db2", "mol-app-db2"),
+                 "primary": ("mol-app-db1", "mol-app-db1")},
     "lab": {"monitor": ("bundle-lab-monitor1", "monitor1"), "replica": ("bundle-lab-pg2", "pg2"),
             "primary": ("bundle-lab-pg1", "pg1")},
 }
@@ -165,10 +165,10 @@ def write_doc_section(result):
 
 def molecule(*args):
     env = dict(os.environ, PATH=f"{pathlib.Path(sys.executable).parent}:{os.environ.get('PATH', '')}")
-    run = subprocess.run(["molecule", *args, "-s", "monitoring"], cwd=ROOT, env=env,
+    run = subprocess.run(["molecule", *args, "-s", "app"], cwd=ROOT, env=env,
                          capture_output=True, text=True, timeout=1800)
     if run.returncode != 0:
-        sys.exit(f"molecule {' '.join(args)} -s monitoring failed:\n{run.stdout[-4000:]}\n{run.stderr[-2000:]}")
+        sys.exit(f"molecule {' '.join(args)} -s app failed:\n{run.stdout[-4000:]}\n{run.stderr[-2000:]}")
 
 
 def main():
@@ -184,7 +184,7 @@ def main():
         "date": datetime.date.today().isoformat(),
         "machine": f"{os.cpu_count()} cores, {platform.system()} {platform.release()}",
         "command": COMMAND,
-        "target": "molecule scenario `monitoring`" if args.target == "molecule" else "lab",
+        "target": "molecule scenario `app`" if args.target == "molecule" else "lab",
         "runs": [drill(args.target) for _ in range(runs)],
     }
     result["within_bound"] = all(

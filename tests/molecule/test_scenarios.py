@@ -1,8 +1,7 @@
 """Each molecule scenario, in full: create, converge, idempotence, verify, destroy.
 
-conftest.py starts them all when collection ends (BUNDLE_MOLECULE_PARALLEL at a time):
-on this 2-core machine monitoring and app side by side took 17 min together, against 12
-and 13 min one after the other (stop 13). Each test waits for its scenario's result."""
+conftest.py starts them all when collection ends (BUNDLE_MOLECULE_PARALLEL at a time,
+longest first), beside the fast tests. Each test waits for its scenario's result."""
 
 import pathlib
 import re

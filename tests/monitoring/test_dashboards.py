@@ -2,7 +2,7 @@
 valid for Grafana's file provisioning, every panel querying the provisioned
 Prometheus datasource with valid PromQL (promtool parses each query as a
 recording rule). That every query returns data is checked against a live
-Prometheus by the molecule scenario `monitoring` (see tests/support/dashboards.py)."""
+Prometheus by the molecule scenario `app` (see tests/support/dashboards.py)."""
 
 import pathlib
 import subprocess

@@ -1,7 +1,7 @@
 """The dashboards of files/grafana/dashboards and their panels' queries.
 
 Shared by tests/monitoring/test_dashboards.py (static checks) and the molecule
-scenario `monitoring`, which runs every panel's query against its live
+scenario `app`, which runs every panel's query against its live
 Prometheus and requires at least one series from each.
 """
 

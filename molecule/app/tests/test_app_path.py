@@ -9,8 +9,6 @@ containers only, in bounded loops."""
 
 import contextlib
 import json
-import os
-import pathlib
 import re
 import subprocess
 import time
@@ -19,38 +17,25 @@ import xml.etree.ElementTree as ET
 
 import pytest
 import requests
-import testinfra
 
 from bench.alert_latency import FETCH
 from tests.support import browser, dashboards
+from tests.support.app_scenario import (
+    ADDRESSES,
+    APP_HOSTS,
+    BACKENDS,
+    HOSTS,
+    MONITOR,
+    PROJECT,
+    PROXY,
+    SCENARIO,
+    SECRETS,
+    VERSION,
+    get,
+)
 from tests.support.scenario import run_playbook
 
-INVENTORY = os.environ["MOLECULE_INVENTORY_FILE"]
-PROJECT = pathlib.Path(os.environ["MOLECULE_PROJECT_DIRECTORY"])
-SCENARIO = pathlib.Path(os.environ["MOLECULE_SCENARIO_DIRECTORY"])
-SECRETS = pathlib.Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / "secrets"
-RELEASE_DIR = pathlib.Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / "release"  # prepare.yml built it there
 POSTGRES_UNIT = "postgresql@15-main"
-APP_HOSTS = ["mol-app1", "mol-app2"]
-
-
-def host(name):
-    return testinfra.get_host(f"ansible://{name}?ansible_inventory={INVENTORY}")
-
-
-HOSTS = {name: host(name) for name in ["mol-app-db1", "mol-app-db2", *APP_HOSTS, "mol-app-proxy1"]}
-ADDRESSES = {name: target.check_output("hostname -I").split()[0] for name, target in HOSTS.items()}
-PROXY = f"http://{ADDRESSES['mol-app-proxy1']}"
-BACKENDS = {name: f"http://{ADDRESSES[name]}:8000" for name in APP_HOSTS}
-VERSION = json.loads(subprocess.run(
-    ["tar", "-xzOf", str(max(RELEASE_DIR.glob("refapp-*.tar.gz"))), "--wildcards", "*/release.json"],
-    capture_output=True, check=True).stdout)["version"]
-
-
-def get(url, timeout=5):
-    response = requests.get(url, timeout=timeout)
-    body = response.json() if response.headers.get("content-type", "").startswith("application/json") else None
-    return response.status_code, body
 
 
 def wait_until(condition, seconds, what):
@@ -288,18 +273,9 @@ def test_a_config_that_fails_nginx_t_is_never_used():
 
 # --- Prometheus on the application ---
 
-MONITOR = HOSTS["mol-app-proxy1"]
-
-
 def prometheus(path, **query):
     url = f"http://127.0.0.1:9090{path}" + (("?" + urllib.parse.urlencode(query)) if query else "")
     return json.loads(MONITOR.check_output("python3 -c %s %s", FETCH, url))["data"]
-
-
-def test_prometheus_scrapes_every_backend():
-    targets = prometheus("/api/v1/targets", state="active")["activeTargets"]
-    app = sorted((t["labels"]["instance"], t["health"]) for t in targets if t["labels"]["job"] == "app")
-    assert app == [(name, "up") for name in APP_HOSTS], [t for t in targets if t["labels"]["job"] == "app"]
 
 
 def test_the_error_rate_alert_fires_on_real_traffic_then_every_app_panel_has_data():

@@ -1,4 +1,4 @@
-"""Release drills on the converged path (after test_app_path.py): playbooks/deploy.yml rolls
+"""Release drills on the converged path: playbooks/deploy.yml rolls
 real releases out to both app hosts, one at a time, under a bounded load loop of requests
 through nginx that counts every failed one. A good release goes out with none failed; drill
 releases (app/build.py --drill) that crash, are not ready, fail 10 % of reads or are slow are
@@ -11,15 +11,16 @@ import subprocess
 import sys
 
 import pytest
-from test_app_path import APP_HOSTS, HOSTS, MONITOR, PROJECT, PROXY, SECRETS, VERSION, get
 
 from bench.alert_latency import FETCH
+from tests.support.app_scenario import APP_HOSTS, HOSTS, MONITOR, PROJECT, PROXY, PROXY_HOST, SECRETS, VERSION, get
 from tests.support.load import Load
 from tests.support.scenario import run_playbook
 
 DRILLS = SECRETS.parent / "drill-releases"
 # Short waits for drills; the defaults (60 s bake, 30 s per probe) are for real deploys.
 FAST = ["-e", "deploy_bake_seconds=10", "-e", "deploy_health_deadline=15", "-e", f"deploy_release_dir={DRILLS}"]
+FIRST, SECOND = APP_HOSTS
 RELEASES = {"1.1.0": "", "1.2.1": "crash", "1.2.2": "wrong-database", "1.2.3": "errors", "1.2.4": "slow"}
 
 
@@ -71,22 +72,22 @@ def test_a_good_release_rolls_out_to_both_hosts_with_no_failed_request():
 def test_a_release_that_is_current_changes_nothing():
     result = deploy("1.1.0")
     assert result.returncode == 0, result.stdout[-3000:]
-    recap = [line for line in result.stdout.splitlines() if line.startswith("mol-app")]
+    recap = [line for line in result.stdout.splitlines() if line.split(" ")[0] in APP_HOSTS]
     assert recap and all("changed=0" in line for line in recap), recap
-    assert "mol-app1: 1.1.0 -> 1.1.0, already current" in result.text
+    assert f"{FIRST}: 1.1.0 -> 1.1.0, already current" in result.text
 
 
 def test_check_mode_shows_the_switch_and_changes_nothing():
     before = {name: HOSTS[name].file("/opt/refapp/releases.json").sha256sum for name in APP_HOSTS}
-    nginx = MONITOR.file("/etc/nginx/nginx.conf").sha256sum
+    nginx = HOSTS[PROXY_HOST].file("/etc/nginx/nginx.conf").sha256sum
     result = deploy("1.2.3", "--check", "--diff")
     assert result.returncode == 0, result.stdout[-3000:]
     assert "+current: 1.2.3" in result.stdout and "-current: 1.1.0" in result.stdout
-    assert "mol-app1: 1.1.0 -> 1.2.3, would switch (check mode)" in result.text
+    assert f"{FIRST}: 1.1.0 -> 1.2.3, would switch (check mode)" in result.text
     assert {name: HOSTS[name].file("/opt/refapp/releases.json").sha256sum for name in APP_HOSTS} == before
     assert [current(name) for name in APP_HOSTS] == ["1.1.0", "1.1.0"]
-    assert MONITOR.file("/etc/nginx/nginx.conf").sha256sum == nginx
-    assert not HOSTS["mol-app1"].file("/opt/refapp/releases/1.2.3").exists
+    assert HOSTS[PROXY_HOST].file("/etc/nginx/nginx.conf").sha256sum == nginx
+    assert not HOSTS[FIRST].file("/opt/refapp/releases/1.2.3").exists
 
 
 def rolled_back(result, version, why):
@@ -94,17 +95,17 @@ def rolled_back(result, version, why):
     Alertmanager was told."""
     assert result.returncode != 0 and why in result.text, result.stdout[-4000:]
     assert [current(name) for name in APP_HOSTS] == ["1.1.0", "1.1.0"]
-    bad, back = ledger("mol-app1")[-2:]
+    bad, back = ledger(FIRST)[-2:]
     assert bad["version"] == version and bad["gate"]["verdict"] == "failed" and bad["rolled_back"]["to"] == "1.1.0"
     assert why in bad["rolled_back"]["reason"]
     assert (back["action"], back["version"], back["gate"]["verdict"]) == ("rollback", "1.1.0", "passed")
-    assert version not in {record["version"] for record in ledger("mol-app2")}
-    assert "mol-app2: 1.1.0 -> 1.1.0, not switched" in result.text
+    assert version not in {record["version"] for record in ledger(SECOND)}
+    assert f"{SECOND}: 1.1.0 -> 1.1.0, not switched" in result.text
     # Checked at once: Alertmanager resolves an alert nobody re-sends after its resolve_timeout.
     alerts = json.loads(MONITOR.check_output("python3 -c %s %s", FETCH, "http://127.0.0.1:9093/api/v2/alerts"))
     told = {(a["labels"]["instance"], a["labels"]["version"]) for a in alerts
             if a["labels"]["alertname"] == "ReleaseRolledBack"}
-    assert ("mol-app1", version) in told, told
+    assert (FIRST, version) in told, told
 
 
 @pytest.mark.parametrize(("version", "why"), [("1.2.1", "refapp-backend"), ("1.2.2", "/ready")],
@@ -130,7 +131,7 @@ def test_a_release_that_serves_badly_is_caught_by_the_metrics_gate_and_rolled_ba
 def test_a_rollback_target_that_never_passed_its_gate_is_refused():
     before = {name: HOSTS[name].file("/opt/refapp/releases.json").sha256sum for name in APP_HOSTS}
     result = playbook("rollback-release.yml", "-e", "release_rollback_to=1.2.3")
-    assert result.returncode != 0 and "1.2.3 never passed its gate on mol-app1" in result.text, result.stdout[-3000:]
+    assert result.returncode != 0 and f"1.2.3 never passed its gate on {FIRST}" in result.text, result.stdout[-3000:]
     assert {name: HOSTS[name].file("/opt/refapp/releases.json").sha256sum for name in APP_HOSTS} == before
 
 
