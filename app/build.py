@@ -3,6 +3,7 @@
     .venv/bin/python app/build.py                   # the version of app/pyproject.toml, into .releases/
     .venv/bin/python app/build.py --version 1.1.0   # another version (release drills), same sources
     .venv/bin/python app/build.py --version 1.1.1 --drill errors   # a release broken on purpose
+    .venv/bin/python app/build.py --version 1.2.0 --migration reversible   # bringing a drill migration
     .venv/bin/python app/build.py --fetch           # only put the dependency wheels in the cache
 
 The tarball holds one directory refapp-<version>/ with
@@ -16,6 +17,8 @@ The tarball holds one directory refapp-<version>/ with
   migrations/postgresql/  the schema, applied by bundle.stack.schema_migrate
 A drill release (--drill KIND, app/src/refapp/drill.py) carries the file refapp/drill in its
 wheel and "drill": KIND in release.json: the release drills deploy real, broken artifacts.
+--migration KIND adds the migration of app/drills/KIND/ (app/drills/README.md) to the release's
+migrations, in the artifact and in the wheel.
 Same sources and lock give the same bytes: sorted members, fixed times, owners and modes,
 gzip without a name or a time, and hatchling's reproducible wheel. Dependency wheels come
 from .cache/refapp-wheels/ (the index is asked only for wheels not there yet: scripts/setup.sh
@@ -48,8 +51,9 @@ PLATFORM = 'manylinux2014_x86_64'
 # Every member of the tarball and of the app's wheel carries this time (2020-02-02, hatchling's own default).
 EPOCH = 1580601600
 VERSION = re.compile(r'^[0-9]+(\.[0-9]+)*([._+-]?[0-9A-Za-z]+)*$')
-SOURCES = ('pyproject.toml', 'src', 'frontend', 'migrations')
+SOURCES = ('pyproject.toml', 'src', 'frontend')
 DRILLS = ('crash', 'wrong-port', 'wrong-database', 'errors', 'slow')
+DRILL_MIGRATIONS = APP / 'drills'
 
 
 class BuildError(Exception):
@@ -107,7 +111,19 @@ def project_version():
     return tomllib.loads((APP / 'pyproject.toml').read_text())['project']['version']
 
 
-def app_wheel(version, out, drill=''):
+def drill_migrations():
+    return sorted(path.name for path in DRILL_MIGRATIONS.iterdir() if path.is_dir())
+
+
+def copy_migrations(target, migration=''):
+    """The app's migrations into target, with the drill migration of that kind when asked."""
+    shutil.copytree(APP / 'migrations' / 'postgresql', target)
+    if migration:
+        for path in (DRILL_MIGRATIONS / migration).glob('*.sql'):
+            shutil.copyfile(path, target / path.name)
+
+
+def app_wheel(version, out, drill='', migration=''):
     """Build the app's wheel of this version from a clean copy of its sources (hatchling, no isolation)."""
     with tempfile.TemporaryDirectory(prefix='refapp-src-') as tmp:
         source = Path(tmp) / 'src-tree'
@@ -125,6 +141,7 @@ def app_wheel(version, out, drill=''):
         pyproject.write_text(text)
         if drill:
             (source / 'src' / 'refapp' / 'drill').write_text(drill + '\n')
+        copy_migrations(source / 'migrations' / 'postgresql', migration)
         completed = subprocess.run(
             [sys.executable, '-c', 'import sys, hatchling.build as b; print(b.build_wheel(sys.argv[1]))', str(out)],
             cwd=source, capture_output=True, text=True, check=False,
@@ -134,15 +151,15 @@ def app_wheel(version, out, drill=''):
         return out / completed.stdout.strip().splitlines()[-1]
 
 
-def tree(staging, version, wheels, drill=''):
+def tree(staging, version, wheels, drill='', migration=''):
     """Fill staging/refapp-<version>/ and return it."""
     top = staging / f'{NAME}-{version}'
     (top / 'wheels').mkdir(parents=True)
-    built = app_wheel(version, top / 'wheels', drill)
+    built = app_wheel(version, top / 'wheels', drill, migration)
     for wheel in wheels:
         shutil.copyfile(wheel, top / 'wheels' / wheel.name)
     shutil.copytree(APP / 'frontend', top / 'frontend', ignore=shutil.ignore_patterns('__pycache__'))
-    shutil.copytree(APP / 'migrations' / 'postgresql', top / 'migrations' / 'postgresql')
+    copy_migrations(top / 'migrations' / 'postgresql', migration)
     pins = [f'{pin} --hash=sha256:{sha256(wheel)}' for pin, wheel in zip(sorted(locked()), wheels, strict=True)]
     pins.append(f'bundle-refapp=={version} --hash=sha256:{sha256(built)}')
     (top / 'requirements.lock').write_text(
@@ -150,7 +167,8 @@ def tree(staging, version, wheels, drill=''):
         '# --require-hashes --no-deps -r requirements.lock\n' + '\n'.join(sorted(pins)) + '\n')
     files = {path.relative_to(top).as_posix(): sha256(path) for path in sorted(top.rglob('*')) if path.is_file()}
     release = dict(name=NAME, distribution='bundle-refapp', version=version, python=PYTHON, platform=PLATFORM,
-                   wheel=built.name, files=files, **(dict(drill=drill) if drill else {}))
+                   wheel=built.name, files=files, **(dict(drill=drill) if drill else {}),
+                   **(dict(drill_migration=migration) if migration else {}))
     (top / 'release.json').write_text(json.dumps(release, indent=2, sort_keys=True) + '\n')
     return top
 
@@ -171,16 +189,18 @@ def pack(top, target):
         gz.write(buffer.getvalue())
 
 
-def build(version, out, drill=''):
+def build(version, out, drill='', migration=''):
     if not VERSION.match(version):
         raise BuildError(f'version {version!r} is not a release version (digits and dots, e.g. 1.2.0)')
     if drill and drill not in DRILLS:
         raise BuildError(f'drill {drill!r} is not one of {", ".join(DRILLS)}')
+    if migration and migration not in drill_migrations():
+        raise BuildError(f'drill migration {migration!r} is not one of {", ".join(drill_migrations())}')
     wheels = dependency_wheels()
     out.mkdir(parents=True, exist_ok=True)
     target = out / f'{NAME}-{version}.tar.gz'
     with tempfile.TemporaryDirectory(prefix='refapp-build-') as staging:
-        pack(tree(Path(staging), version, wheels, drill), target)
+        pack(tree(Path(staging), version, wheels, drill, migration), target)
     digest = sha256(target)
     (out / f'{target.name}.sha256').write_text(f'{digest}  {target.name}\n')
     return target, digest
@@ -191,13 +211,15 @@ def main(argv=None):
     parser.add_argument('--version', help='release version (default: app/pyproject.toml)')
     parser.add_argument('--out', type=Path, default=ROOT / '.releases', help='output directory (default: .releases)')
     parser.add_argument('--drill', default='', help=f'build a release broken on purpose: one of {", ".join(DRILLS)}')
+    parser.add_argument('--migration', default='',
+                        help=f'add a drill migration (app/drills/): one of {", ".join(drill_migrations())}')
     parser.add_argument('--fetch', action='store_true', help='only fetch the dependency wheels into the cache')
     args = parser.parse_args(argv)
     try:
         if args.fetch:
             print(f'{len(dependency_wheels())} wheels in {CACHE}')
             return 0
-        target, digest = build(args.version or project_version(), args.out, args.drill)
+        target, digest = build(args.version or project_version(), args.out, args.drill, args.migration)
     except BuildError as exc:
         print(f'build.py: {exc}', file=sys.stderr)
         return 1

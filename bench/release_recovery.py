@@ -1,14 +1,14 @@
 #!/usr/bin/env python
 """Benchmark: how long a broken release costs, and what a gated deploy costs against a bare switch.
 
-Runs against the containers of the molecule scenario `app`, converged with the real site.yml
+Runs against the containers of the molecule scenario `release`, converged with the real site.yml
 into a known ephemeral directory (the benchmark runs the playbooks on its inventory):
 
     source .venv/bin/activate
-    export MOLECULE_EPHEMERAL_DIRECTORY=$PWD/.cache/molecule-app
-    molecule create -s app && molecule prepare -s app && molecule converge -s app
+    export MOLECULE_EPHEMERAL_DIRECTORY=$PWD/.cache/molecule-release
+    molecule create -s release && molecule prepare -s release && molecule converge -s release
     python -m bench.release_recovery          # --bake N seconds (default 30)
-    molecule destroy -s app
+    molecule destroy -s release
 
 Under a load loop of real requests through nginx (GET /api/items, 10 a second), in one run:
 
@@ -17,6 +17,9 @@ Under a load loop of real requests through nginx (GET /api/items, 10 a second), 
                    restarted on both hosts at once, no drain, no gate (1.0.0 -> 1.1.0 again),
                    timed until nginx serves 20 reads in a row again
   crash            deploy.yml of a release that exits at start
+  wrong port       ... that listens one port off
+  migration        ... that listens one port off and brings a reversible migration
+                   (applied before the switch, rolled back after the code)
   not ready        ... whose database name is wrong (/health answers, /ready fails)
   errors           ... that fails every tenth read (caught by the error rate)
   slow             ... that delays every fifth read by 3 s (caught by p95)
@@ -50,17 +53,20 @@ from tests.support.scenario import run_playbook
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results" / "release_recovery.json"
 COMMAND = ".venv/bin/python -m bench.release_recovery"
-APP_HOSTS, PROXY = ["mol-app1", "mol-app2"], "mol-app-proxy1"
+APP_HOSTS, PROXY = ["mol-rel-app1", "mol-rel-app2"], "mol-rel-proxy1"
 GOOD = "1.1.0"
-BROKEN = {"crash": "1.3.1", "not ready": "1.3.2", "errors": "1.3.3", "slow": "1.3.4"}
-DRILL_OF = {"crash": "crash", "not ready": "wrong-database", "errors": "errors", "slow": "slow"}
+BROKEN = {"crash": "1.3.1", "wrong port": "1.3.5", "migration": "1.3.6", "not ready": "1.3.2", "errors": "1.3.3",
+          "slow": "1.3.4"}
+DRILL_OF = {"crash": "crash", "wrong port": "wrong-port", "migration": "wrong-port", "not ready": "wrong-database",
+            "errors": "errors", "slow": "slow"}
+MIGRATION_OF = {"migration": "reversible"}
 HEALTH_DEADLINE = 15
 
 
 def scenario_env():
     ephemeral = os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY")
     if not ephemeral or not (pathlib.Path(ephemeral) / "inventory").is_dir():
-        sys.exit("Converge the app scenario with MOLECULE_EPHEMERAL_DIRECTORY exported first (see the docstring).")
+        sys.exit("Converge the release scenario with MOLECULE_EPHEMERAL_DIRECTORY exported first (see the docstring).")
     os.environ.setdefault("MOLECULE_PROJECT_DIRECTORY", str(ROOT))
     inventory = pathlib.Path(ephemeral) / "inventory" / "ansible_inventory.yml"
     os.environ.setdefault("MOLECULE_INVENTORY_FILE", str(inventory))
@@ -133,7 +139,9 @@ def main():
     drills = ephemeral / "bench-releases"
     for name, version in [("good", GOOD), *BROKEN.items()]:
         subprocess.run([sys.executable, str(ROOT / "app" / "build.py"), "--version", version, "--out", str(drills),
-                        *(["--drill", DRILL_OF[name]] if name in DRILL_OF else [])], check=True, capture_output=True)
+                        *(["--drill", DRILL_OF[name]] if name in DRILL_OF else []),
+                        *(["--migration", MIGRATION_OF[name]] if name in MIGRATION_OF else [])],
+                       check=True, capture_output=True)
     proxy_url = f"http://{address(PROXY)}"
     converged = pathlib.PurePath(docker(APP_HOSTS[0], "readlink /opt/refapp/current").stdout.strip()).name
     settings = ["-e", f"deploy_bake_seconds={args.bake}", "-e", f"deploy_health_deadline={HEALTH_DEADLINE}",
@@ -165,6 +173,7 @@ def main():
     goals = {
         "good release: zero failed requests": runs["gated good"]["failed"] == 0,
         "crash: recovery under 30 s": (runs["crash"]["recovery_seconds"] or 1e9) < 30,
+        "wrong port: recovery under 30 s": (runs["wrong port"]["recovery_seconds"] or 1e9) < 30,
         "not ready: recovery under 30 s": (runs["not ready"]["recovery_seconds"] or 1e9) < 30,
         f"errors: recovery under bake + 30 s ({bake + 30} s)": (runs["errors"]["recovery_seconds"] or 1e9) < bake + 30,
         f"slow: recovery under bake + 30 s ({bake + 30} s)": (runs["slow"]["recovery_seconds"] or 1e9) < bake + 30,
@@ -182,7 +191,7 @@ def main():
 
 
 def report(doc):
-    lines = [f"`{doc['command']}` on the molecule scenario `app` ({doc['machine']}, {doc['when']}); bake window "
+    lines = [f"`{doc['command']}` on the molecule scenario `release` ({doc['machine']}, {doc['when']}); bake window "
              f"{doc['bake_seconds']} s, health deadline {doc['health_deadline']} s per probe, lab scrape interval 5 s, "
              "load 10 requests a second through nginx.", "",
              "| run | wall time (s) | recovery (s) | requests | failed |", "| --- | --- | --- | --- | --- |"]

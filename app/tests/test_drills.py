@@ -6,6 +6,7 @@ import json
 import subprocess
 import tarfile
 import time
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -29,6 +30,22 @@ def test_a_drill_release_says_so_in_release_json_and_an_unknown_drill_is_refused
     with pytest.raises(build.BuildError, match="drill 'typo' is not one of crash"):
         build.build('9.9.8', tmp_path, 'typo')
 
+
+
+def test_a_drill_migration_travels_in_the_artifact_and_in_the_wheel(build, tmp_path):
+    artifact, _ = build.build('9.9.7', tmp_path, migration='reversible')
+    with tarfile.open(artifact) as tar:
+        names = tar.getnames()
+        release = json.load(tar.extractfile('refapp-9.9.7/release.json'))
+        wheel = tar.extractfile(f"refapp-9.9.7/wheels/{release['wheel']}").read()
+    assert 'refapp-9.9.7/migrations/postgresql/0003_drill_item_labels.sql' in names
+    assert release['drill_migration'] == 'reversible'
+    (tmp_path / 'app.whl').write_bytes(wheel)
+    with zipfile.ZipFile(tmp_path / 'app.whl') as packed:
+        assert 'refapp/migrations/postgresql/0003_drill_item_labels.sql' in packed.namelist()
+    assert build.drill_migrations() == ['breaking', 'irreversible', 'reversible']
+    with pytest.raises(build.BuildError, match="drill migration 'typo' is not one of breaking"):
+        build.build('9.9.6', tmp_path, migration='typo')
 
 @pytest.fixture
 def drill_stack(make_stack, drill_release, shared_redis):

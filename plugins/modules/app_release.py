@@ -154,6 +154,13 @@ last_passed:
   description: The newest release other than the current one whose gate passed, the default rollback target.
   returned: always
   type: str
+migrations:
+  description:
+    - The migrations each version brought, from its deploy record (a rollback record brings none),
+      by version. The rollback of a release undoes those the release rolled back to does not have.
+  returned: always
+  type: dict
+  sample: {"1.0.0": ["0001_items", "0002_job_results"], "1.2.0": ["0001_items", "0002_job_results", "0003_labels"]}
 table:
   description: The history, one line per switch.
   returned: always
@@ -261,7 +268,8 @@ def main():
     except (ReleaseError, OSError) as exc:
         module.fail_json(msg=f"Release {params['state']} on {params['install_dir']}: {exc}", **result)
     result.update(releases=ledger.records, table=table(ledger.records), passed=ledger.passed_versions(),
-                  last_passed=(ledger.last_passed(other_than=result['current']) or {}).get('version'))
+                  last_passed=(ledger.last_passed(other_than=result['current']) or {}).get('version'),
+                  migrations=ledger.migrations_by_version())
     if module._diff and result['changed']:
         result['diff'] = dict(before=f"current: {current}\n" + ''.join(f'{row}\n' for row in table(before)),
                               after=f"current: {result['current']}\n" + ''.join(f'{row}\n' for row in result['table']))

@@ -17,7 +17,9 @@ description:
   - On PostgreSQL each migration runs in one transaction together with its ledger row;
     a failing statement leaves nothing of that migration behind. A migration whose first
     line is C(-- migrate:up transaction:false) runs statement by statement outside a
-    transaction (needed for C(CREATE INDEX CONCURRENTLY)).
+    transaction (needed for C(CREATE INDEX CONCURRENTLY)). C(-- migrate:up breaking:true)
+    marks a migration the release before it cannot run on (it drops or renames what the old
+    code uses); with O(allow_breaking=false) such a pending migration is refused.
   - The ledger table records for every migration its name, the SHA-256 checksum of its
     up SQL, when and by whom it was applied, how long it took, its up and down SQL, the
     backup taken before it, and a snapshot of the schema objects each statement touches,
@@ -49,6 +51,13 @@ options:
         RV(changed_files)).
     type: bool
     default: false
+  allow_breaking:
+    description:
+      - Apply pending migrations marked C(breaking:true). A rolling deploy (C(playbooks/deploy.yml))
+        sets V(false), because the hosts not switched yet run the release before, which must keep
+        working on the new schema (expand first, contract in a later release). Check mode refuses too.
+    type: bool
+    default: true
   backup:
     description: Take a backup before applying. Leave on; the rollback of a migration that destroyed data points to it.
     type: bool
@@ -114,6 +123,12 @@ pending:
   type: list
   elements: str
   sample: ["0005_orders_status"]
+breaking:
+  description: Pending migrations marked C(breaking:true) (refused with O(allow_breaking=false)).
+  returned: always
+  type: list
+  elements: str
+  sample: ["0006_drop_orders_legacy_status"]
 changed_files:
   description: Applied migrations whose up SQL changed since (only without a refusal, that is with O(force=true)).
   returned: always
@@ -168,6 +183,7 @@ def main():
         path=dict(type='path', required=True),
         target=dict(type='str'),
         backup=dict(type='bool', default=True),
+        allow_breaking=dict(type='bool', default=True),
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     error = check_common_params(module.params, module.params['backup'] and not module.check_mode)

@@ -228,4 +228,3 @@ def test_a_stopped_replica_fires_its_alerts_then_they_resolve():
     while HOSTS["mol-app-db1"].check_output("psql -X -A -t -U postgres -c %s", sql) != "streaming":
         assert time.monotonic() < deadline, "the replica does not stream again within 30 s"
         time.sleep(1)
-

@@ -2,8 +2,11 @@
 real releases out to both app hosts, one at a time, under a bounded load loop of requests
 through nginx that counts every failed one. A good release goes out with none failed; drill
 releases (app/build.py --drill) that crash, are not ready, fail 10 % of reads or are slow are
-caught by the gate and rolled back in the same run. The last drill rolls back by hand to the
-release the scenario converged with."""
+caught by the gate and rolled back in the same run. Releases bringing a migration
+(app/build.py --migration, app/drills/): a reversible one is rolled back with the code and the
+schema is the one before the deploy; an irreversible one stops the rollback before any host
+switches back; one that breaks the release before is refused before any host changes. The
+last drill rolls back by hand to the release the scenario converged with."""
 
 import json
 import pathlib
@@ -13,7 +16,18 @@ import sys
 import pytest
 
 from bench.alert_latency import FETCH
-from tests.support.app_scenario import APP_HOSTS, HOSTS, MONITOR, PROJECT, PROXY, PROXY_HOST, SECRETS, VERSION, get
+from tests.support.app_scenario import (
+    APP_HOSTS,
+    GROUPS,
+    HOSTS,
+    MONITOR,
+    PROJECT,
+    PROXY,
+    PROXY_HOST,
+    SECRETS,
+    VERSION,
+    get,
+)
 from tests.support.load import Load
 from tests.support.scenario import run_playbook
 
@@ -21,14 +35,32 @@ DRILLS = SECRETS.parent / "drill-releases"
 # Short waits for drills; the defaults (60 s bake, 30 s per probe) are for real deploys.
 FAST = ["-e", "deploy_bake_seconds=10", "-e", "deploy_health_deadline=15", "-e", f"deploy_release_dir={DRILLS}"]
 FIRST, SECOND = APP_HOSTS
-RELEASES = {"1.1.0": "", "1.2.1": "crash", "1.2.2": "wrong-database", "1.2.3": "errors", "1.2.4": "slow"}
+# version: (drill, drill migration)
+RELEASES = {"1.1.0": ("", ""), "1.2.1": ("crash", ""), "1.2.2": ("wrong-database", ""), "1.2.3": ("errors", ""),
+            "1.2.4": ("slow", ""), "1.2.5": ("wrong-port", "reversible"), "1.2.6": ("crash", "irreversible"),
+            "1.2.7": ("", "breaking")}
+DATABASE = HOSTS[GROUPS["postgres_primary"][0]]
 
 
 @pytest.fixture(scope="module", autouse=True)
 def drill_releases():
-    for version, drill in RELEASES.items():
+    for version, (drill, migration) in RELEASES.items():
         subprocess.run([sys.executable, str(PROJECT / "app" / "build.py"), "--version", version, "--out", str(DRILLS),
-                        *(["--drill", drill] if drill else [])], check=True, capture_output=True)
+                        *(["--drill", drill] if drill else []), *(["--migration", migration] if migration else [])],
+                       check=True, capture_output=True)
+
+
+def schema():
+    """The app database's schema as pg_dump prints it (the ledger's rows are data, not schema),
+    without the random key of its \\restrict lines."""
+    dump = DATABASE.check_output("sudo -u postgres pg_dump --schema-only --no-comments app")
+    return "\n".join(line for line in dump.splitlines() if not line.startswith(("\\restrict", "\\unrestrict")))
+
+
+def applied_migrations():
+    return DATABASE.check_output(
+        "sudo -u postgres psql -d app -AtXc %s",
+        "SELECT name FROM bundle_migration_ledger WHERE rolled_back_at IS NULL ORDER BY name").split()
 
 
 def proxy_load():
@@ -127,6 +159,52 @@ def test_a_release_that_serves_badly_is_caught_by_the_metrics_gate_and_rolled_ba
     # At most the requests the bad host answered during its bake: a tenth of them failed.
     assert len(load.failed) <= max(3, load.sent // 10), (load.sent, load.failed)
 
+
+def test_a_reversible_migration_with_broken_code_goes_back_with_the_code():
+    before, converged = schema(), applied_migrations()
+    with proxy_load() as load:
+        result = deploy("1.2.5")
+    # Listening one port off: nothing answers on the backend's port.
+    rolled_back(result, "1.2.5", "connection refused")
+    assert load.failed == [], load.failed
+    assert "Applied 1 migration(s) to app" in result.text and "0003_drill_item_labels" in result.text
+    assert applied_migrations() == converged
+    assert schema() == before
+
+
+def test_an_irreversible_migration_stops_the_rollback_before_any_host_switches_back():
+    before, nginx = schema(), HOSTS[PROXY_HOST].file("/etc/nginx/nginx.conf").content_string
+    result = deploy("1.2.6")
+    assert result.returncode != 0, result.stdout[-4000:]
+    assert "Refusing to roll back 0003_drill_purge_job_results: it destroyed data" in result.text, result.stdout[-4000:]
+    assert "/var/backups/bundle/migrate-app-" in result.text
+    # The code stays on the new release (out of nginx: it failed its health check), the
+    # schema with its migration, the other host untouched.
+    assert [current(name) for name in APP_HOSTS] == ["1.2.6", "1.1.0"]
+    assert applied_migrations()[-1] == "0003_drill_purge_job_results" and schema() == before
+    assert ledger(FIRST)[-1]["version"] == "1.2.6" and ledger(FIRST)[-1]["rolled_back"] is None
+    assert "1.2.6" not in {record["version"] for record in ledger(SECOND)}
+    drained = HOSTS[PROXY_HOST].file("/etc/nginx/nginx.conf").content_string
+    assert drained != nginx and drained.count("s down;") == 2, drained
+    # Undone as an operator would, knowing the purged rows were old: the structure forced back.
+    undone = playbook("rollback-release.yml", "-e", "release_rollback_to=1.1.0", "-e", "migrate_force=true",
+                      "-e", "deploy_bake_seconds=10")
+    assert undone.returncode == 0, undone.stdout[-4000:]
+    assert [current(name) for name in APP_HOSTS] == ["1.1.0", "1.1.0"]
+    assert "0003_drill_purge_job_results" not in applied_migrations() and schema() == before
+
+
+def test_a_migration_that_breaks_the_release_before_is_refused_before_any_host_changes():
+    before = {name: HOSTS[name].file("/opt/refapp/releases.json").sha256sum for name in APP_HOSTS}
+    schema_before = schema()
+    result = deploy("1.2.7")
+    assert result.returncode != 0
+    assert "Refusing to apply 0003_drill_rename_item_name: marked -- migrate:up breaking:true" in result.text, \
+        result.stdout[-4000:]
+    assert "deploy_allow_breaking=true" in result.text
+    assert {name: HOSTS[name].file("/opt/refapp/releases.json").sha256sum for name in APP_HOSTS} == before
+    assert not HOSTS[FIRST].file("/opt/refapp/releases/1.2.7").exists
+    assert schema() == schema_before
 
 def test_a_rollback_target_that_never_passed_its_gate_is_refused():
     before = {name: HOSTS[name].file("/opt/refapp/releases.json").sha256sum for name in APP_HOSTS}

@@ -17,7 +17,7 @@ def apply_migrations(module, engine, params):
     """Apply the pending migrations of params['path'] (up to params['target']); the module's result."""
     migrations = load_migrations(params['path'])
     by_name = {m.name: m for m in migrations}
-    result = dict(changed=False, applied=[], pending=[], changed_files=[], missing_files=[], backup=None,
+    result = dict(changed=False, applied=[], pending=[], breaking=[], changed_files=[], missing_files=[], backup=None,
                   history=[], history_lines=[], engine=engine.name)
     if params.get('target') and params['target'] not in by_name:
         raise MigrationError(f"target={params['target']} is not a migration in {params['path']} "
@@ -75,6 +75,13 @@ def apply_migrations(module, engine, params):
                     f"'{UP_MARK} transaction:false'. Nothing was applied.", **result)
             parsed.append((migration, statements))
         result['pending'] = [m.name for m in pending]
+        result['breaking'] = [m.name for m in pending if m.breaking]
+        if result['breaking'] and not params['allow_breaking']:
+            raise MigrationError(
+                f"Refusing to apply {', '.join(result['breaking'])}: marked '{UP_MARK} breaking:true', the release "
+                'before it cannot run on the schema after it, and the hosts still on that release would fail. '
+                'Ship the code that no longer needs what it removes first, then this migration with '
+                'allow_breaking=true (deploy.yml: -e deploy_allow_breaking=true). Nothing was applied.', **result)
         if module.check_mode:
             result['changed'] = bool(pending)
             result['diff'] = [dict(before_header=f'{m.name} (not applied)', after_header=f'{m.name} ({m.up_file})',

@@ -6,7 +6,9 @@ One file holds the up SQL, optionally followed by a down section after a line
 `-- migrate:down` (dbmate style, `-- migrate:up` may open the file), or the down
 SQL sits in a sibling `<name>.down.sql` (with `<name>.sql` or `<name>.up.sql`,
 golang-migrate style). `-- migrate:up transaction:false` marks a migration that
-must run outside a transaction (CREATE INDEX CONCURRENTLY). The checksum of a
+must run outside a transaction (CREATE INDEX CONCURRENTLY); `breaking:true` on that line
+marks one the release before it cannot run on (a contract step: a column or table the old
+code uses is dropped or renamed), which a rolling deploy refuses unless told. The checksum of a
 migration is the SHA-256 of its up SQL: the SQL that was applied must not change
 afterwards; the down section may be fixed later.
 """
@@ -23,18 +25,15 @@ DOWN_MARK = '-- migrate:down'
 
 
 class Migration:
-    def __init__(self, name, up, down, up_file, down_file, transaction=True):
+    def __init__(self, name, up, down, up_file, down_file, transaction=True, breaking=False):
         self.name = name
         self.up = up
         self.down = down
         self.up_file = up_file
         self.down_file = down_file
         self.transaction = transaction
+        self.breaking = breaking
         self.checksum = checksum(up)
-
-    def as_dict(self):
-        return dict(name=self.name, file=self.up_file, down=self.down_file or ('section' if self.down else None),
-                    checksum=self.checksum, transaction=self.transaction)
 
 
 def checksum(up_sql):
@@ -154,6 +153,19 @@ def load_migrations(directory):
                 down = None
         if not sql_content(up):
             raise MigrationError(f'Migration {name} ({ups[name]}) has no up SQL.')
-        transaction = options.get('transaction', 'true').lower() not in ('false', 'no', '0')
-        migrations.append(Migration(name, up, down, ups[name], down_file, transaction))
+        transaction = flag(options, 'transaction', True, ups[name])
+        breaking = flag(options, 'breaking', False, ups[name])
+        migrations.append(Migration(name, up, down, ups[name], down_file, transaction, breaking))
     return migrations
+
+
+def flag(options, key, default, path):
+    """A true/false option of the up marker (`-- migrate:up key:value`)."""
+    value = options.get(key)
+    if value is None:
+        return default
+    if value.lower() in ('true', 'yes', '1'):
+        return True
+    if value.lower() in ('false', 'no', '0'):
+        return False
+    raise MigrationError(f'{path}: "{UP_MARK} {key}:{value}": {key} is true or false.')

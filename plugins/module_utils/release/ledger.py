@@ -79,6 +79,10 @@ class Ledger:
         """Every version with a record whose gate passed, sorted: the possible rollback targets."""
         return sorted({r['version'] for r in self.records if r['gate']['verdict'] == 'passed'})
 
+    def migrations_by_version(self):
+        """{version: the migrations its latest deploy record lists}."""
+        return {r['version']: r['migrations'] for r in self.records if r['action'] == 'deploy'}
+
     def add(self, action, version, checksum, previous, by, migrations=()):
         record = dict(id=len(self.records) + 1, action=action, version=version, checksum=checksum,
                       previous=previous, at=utc_now(), by=by, migrations=list(migrations),

@@ -131,3 +131,13 @@ def test_history_reads_without_changing(release, tmp_path):
     history = release(state='history')
     assert history['changed'] is False and [r['version'] for r in history['releases']] == ['1.0.0']
     assert history['current'] == '1.0.0' and history['last_passed'] is None
+
+
+def test_history_names_the_migrations_each_version_brought_not_those_of_a_rollback(release, tmp_path):
+    deploy(release, '1.0.0', migrations=['0001_items'])
+    release(state='judged', verdict='passed')
+    deploy(release, '1.1.0', migrations=['0001_items', '0002_labels'])
+    release(state='rolled_back', reason='error rate 12.0 % > 5 %')
+    history = release(state='history')
+    assert history['releases'][-1]['action'] == 'rollback' and history['releases'][-1]['migrations'] == []
+    assert history['migrations'] == {'1.0.0': ['0001_items'], '1.1.0': ['0001_items', '0002_labels']}
