@@ -190,7 +190,8 @@ def payload(setup, operation):
     sh(f"rm -rf {keep}")
     sh(setup["module_before"][operation])
     ansible(module, args, keep_dir=keep)
-    return sh(f"ls {keep}/ansible-tmp-*/AnsiballZ_{module}.py")
+    # AnsiballZ_<module's short name>.py: its fully qualified name's last part.
+    return sh(f"ls {keep}/ansible-tmp-*/AnsiballZ_{module.rsplit('.', 1)[-1]}.py")
 
 
 def run_plain(setup, operation):

@@ -32,4 +32,12 @@ CUSTOM_COMPILE_COMMAND="scripts/lock.sh   (after editing app/pyproject.toml's de
   "$tools/bin/pip-compile" --quiet --generate-hashes --allow-unsafe --strip-extras \
   --no-emit-index-url --no-emit-find-links --constraint requirements.lock \
   --output-file app/requirements.lock "$@" app/pyproject.toml
+# Debian bookworm's hosts run Python 3.11.2, where redis also needs async-timeout (its marker
+# is python_full_version < "3.11.3"); pip-compile resolves for the control node's newer 3.11
+# and leaves it out, so the release would not install there.
+cat >> app/requirements.lock <<'LOCK'
+async-timeout==5.0.1 \
+    --hash=sha256:39e3809566ff85354557ec2398b55e096c8364bacac9405a7a1fa429e77fe76c
+    # via redis (Python < 3.11.3: Debian bookworm hosts)
+LOCK
 echo "requirements.lock and app/requirements.lock written; commit them with what changed"
