@@ -31,7 +31,6 @@ def test_a_drill_release_says_so_in_release_json_and_an_unknown_drill_is_refused
         build.build('9.9.8', tmp_path, 'typo')
 
 
-
 def test_a_drill_migration_travels_in_the_artifact_and_in_the_wheel(build, tmp_path):
     artifact, _ = build.build('9.9.7', tmp_path, migration='reversible')
     with tarfile.open(artifact) as tar:
@@ -46,6 +45,7 @@ def test_a_drill_migration_travels_in_the_artifact_and_in_the_wheel(build, tmp_p
     assert build.drill_migrations() == ['breaking', 'irreversible', 'reversible']
     with pytest.raises(build.BuildError, match="drill migration 'typo' is not one of breaking"):
         build.build('9.9.6', tmp_path, migration='typo')
+
 
 @pytest.fixture
 def drill_stack(make_stack, drill_release, shared_redis):

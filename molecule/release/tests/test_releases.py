@@ -206,6 +206,7 @@ def test_a_migration_that_breaks_the_release_before_is_refused_before_any_host_c
     assert not HOSTS[FIRST].file("/opt/refapp/releases/1.2.7").exists
     assert schema() == schema_before
 
+
 def test_a_rollback_target_that_never_passed_its_gate_is_refused():
     before = {name: HOSTS[name].file("/opt/refapp/releases.json").sha256sum for name in APP_HOSTS}
     result = playbook("rollback-release.yml", "-e", "release_rollback_to=1.2.3")

@@ -376,7 +376,6 @@ def test_concurrently_needs_its_own_migration_outside_a_transaction(run_module, 
     assert undone['plans'][0]['sql'] == ['DROP INDEX public.t_id_idx']
 
 
-
 def test_a_breaking_migration_is_refused_unless_allowed(run_module, pg, database, backups, tmp_path):
     path = migration_dir(tmp_path, ('0001_t.sql', 'CREATE TABLE t (id int, legacy text);'),
                          ('0002_drop.sql', '-- migrate:up breaking:true\nALTER TABLE t RENAME COLUMN legacy TO old;'))
@@ -395,6 +394,7 @@ def test_an_up_marker_option_that_is_not_true_or_false_is_refused(run_module, pg
     path = migration_dir(tmp_path, ('0001_t.sql', '-- migrate:up breaking:maybe\nCREATE TABLE t (id int);'))
     refused = migrate(run_module, pg, database, backups, path)
     assert refused['failed'] and 'breaking:maybe": breaking is true or false' in refused['msg']
+
 
 # --- options and secrets -----------------------------------------------------------------
 
