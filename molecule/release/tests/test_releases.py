@@ -87,6 +87,11 @@ def ledger(name):
     return json.loads(HOSTS[name].file("/opt/refapp/releases.json").content_string)["releases"]
 
 
+def ledger_sums():
+    """Each app host's release ledger by its checksum: what a refused run must leave as it was."""
+    return {name: HOSTS[name].file("/opt/refapp/releases.json").sha256sum for name in APP_HOSTS}
+
+
 def test_a_good_release_rolls_out_to_both_hosts_with_no_failed_request():
     with proxy_load() as load:
         result = deploy("1.1.0")
@@ -110,13 +115,13 @@ def test_a_release_that_is_current_changes_nothing():
 
 
 def test_check_mode_shows_the_switch_and_changes_nothing():
-    before = {name: HOSTS[name].file("/opt/refapp/releases.json").sha256sum for name in APP_HOSTS}
+    before = ledger_sums()
     nginx = HOSTS[PROXY_HOST].file("/etc/nginx/nginx.conf").sha256sum
     result = deploy("1.2.3", "--check", "--diff")
     assert result.returncode == 0, result.stdout[-3000:]
     assert "+current: 1.2.3" in result.stdout and "-current: 1.1.0" in result.stdout
     assert f"{FIRST}: 1.1.0 -> 1.2.3, would switch (check mode)" in result.text
-    assert {name: HOSTS[name].file("/opt/refapp/releases.json").sha256sum for name in APP_HOSTS} == before
+    assert ledger_sums() == before
     assert [current(name) for name in APP_HOSTS] == ["1.1.0", "1.1.0"]
     assert HOSTS[PROXY_HOST].file("/etc/nginx/nginx.conf").sha256sum == nginx
     assert not HOSTS[FIRST].file("/opt/refapp/releases/1.2.3").exists
@@ -195,23 +200,23 @@ def test_an_irreversible_migration_stops_the_rollback_before_any_host_switches_b
 
 
 def test_a_migration_that_breaks_the_release_before_is_refused_before_any_host_changes():
-    before = {name: HOSTS[name].file("/opt/refapp/releases.json").sha256sum for name in APP_HOSTS}
+    before = ledger_sums()
     schema_before = schema()
     result = deploy("1.2.7")
     assert result.returncode != 0
     assert "Refusing to apply 0003_drill_rename_item_name: marked -- migrate:up breaking:true" in result.text, \
         result.stdout[-4000:]
     assert "deploy_allow_breaking=true" in result.text
-    assert {name: HOSTS[name].file("/opt/refapp/releases.json").sha256sum for name in APP_HOSTS} == before
+    assert ledger_sums() == before
     assert not HOSTS[FIRST].file("/opt/refapp/releases/1.2.7").exists
     assert schema() == schema_before
 
 
 def test_a_rollback_target_that_never_passed_its_gate_is_refused():
-    before = {name: HOSTS[name].file("/opt/refapp/releases.json").sha256sum for name in APP_HOSTS}
+    before = ledger_sums()
     result = playbook("rollback-release.yml", "-e", "release_rollback_to=1.2.3")
     assert result.returncode != 0 and f"1.2.3 never passed its gate on {FIRST}" in result.text, result.stdout[-3000:]
-    assert {name: HOSTS[name].file("/opt/refapp/releases.json").sha256sum for name in APP_HOSTS} == before
+    assert ledger_sums() == before
 
 
 def test_a_manual_rollback_returns_both_hosts_to_the_converged_release():
